@@ -5,57 +5,143 @@
 #include "log.h"
 #include "main-func.h"
 #include "options.h"
+#include "enroll.h"
+#include "keydata.h"
+#include "pcr-spec.h"
 #include "secret.h"
 #include "verbs.h"
 
-static CommonArgs arg_common = {};
+enum {
+        ARG_DEVICE = ARG_COMMON_MAX,
+        ARG_PCRS,
+        ARG_UNLOCK_KEY_FILE,
+        ARG_UNLOCK_KEYDATA,
+        ARG_UNLOCK_TPM2,
+        ARG_TEMPORARY,
+        ARG_KEYDATA,
+};
+
+static EnrollArgs arg = {
+        .pcr_mask = UINT32_C(1) << 7,
+        .keydata = KEYDATA_PATH_DEFAULT,
+};
 
 static void help(void) {
-        printf("%s [OPTIONS...] COMMAND --device=DEV [OPTIONS...]\n\n"
+        printf("%s [OPTIONS...] COMMAND --device=DEV\n\n"
                "Manage TPM2 keyslots of a LUKS2 volume.\n\n"
                "Commands:\n"
                "  tpm2             Seal a new key to this TPM, add a keyslot and systemd-tpm2 token\n"
                "  check            Prove a TPM2 token opens its keyslot (writes nothing)\n"
-               "  status           Show slots, tokens and PCRs\n"
-               "  wipe-temporary   Remove temporary slots after a passing check\n"
-               "  convert-import   Turn an offline-sealed import token into a local token\n"
-               "  seal-offline     Seal to a target TPM's SRK without that TPM\n"
-               "  reseal           Re-bind to predicted PCR values before an update\n\n"
+               "  status           Show keyslots, tokens, PCRs and which tokens open now\n"
+               "  wipe-temporary   Remove temporary keyslots after a passing check\n\n"
                "Options:\n"
+               "     --device=DEV         LUKS2 block device or image file\n"
+               "     --pcrs=LIST          PCRs to seal to, e.g. 7 or 4+7 (default: 7)\n"
+               "     --unlock-key-file=FILE\n"
+               "                          Unlock with the passphrase in FILE (- for stdin)\n"
+               "     --unlock-keydata[=FILE]\n"
+               "                          Unlock with a legacy cloud-init key file\n"
+               "                          (default: " KEYDATA_PATH_DEFAULT ")\n"
+               "     --unlock-tpm2        Unlock with an existing TPM2 token\n"
+               "     --temporary          Mark the new token temporary (wiped by wipe-temporary)\n"
+               "     --keydata=FILE       Legacy key file wipe-temporary destroys\n"
+               "                          (default: " KEYDATA_PATH_DEFAULT ")\n"
                TPM2_DEVICE_HELP
                COMMON_OPTIONS_HELP
                "\nSee cvm-enroll(8) for details.\n",
                program_invocation_short_name);
 }
 
-static int verb_not_yet(int argc, char *argv[]) {
-        (void) argc;
-        return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP), "'%s' is not implemented in this version yet.", argv[0]);
+static int set_unlock(UnlockMethod m, const char *path) {
+        if (arg.unlock != UNLOCK_AUTO && arg.unlock != m)
+                return usage_error("--unlock-key-file, --unlock-keydata and --unlock-tpm2 are mutually exclusive");
+        arg.unlock = m;
+        arg.unlock_path = path;
+        return 1;
 }
 
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 COMMON_LONG_OPTIONS,
                 TPM2_LONG_OPTIONS,
+                { "device", required_argument, NULL, ARG_DEVICE },
+                { "pcrs", required_argument, NULL, ARG_PCRS },
+                { "unlock-key-file", required_argument, NULL, ARG_UNLOCK_KEY_FILE },
+                { "unlock-keydata", optional_argument, NULL, ARG_UNLOCK_KEYDATA },
+                { "unlock-tpm2", no_argument, NULL, ARG_UNLOCK_TPM2 },
+                { "temporary", no_argument, NULL, ARG_TEMPORARY },
+                { "keydata", required_argument, NULL, ARG_KEYDATA },
                 {},
         };
         int c, r;
 
-        /* '+': stop at the command; its own options are parsed by the verb. */
-        while ((c = getopt_long(argc, argv, "+" COMMON_SHORT_OPTIONS, options, NULL)) >= 0) {
-                r = common_parse_option(c, optarg, &arg_common, help);
+        while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_DEVICE:
+                        arg.device = optarg;
+                        r = 1;
+                        break;
+                case ARG_PCRS:
+                        if (pcr_mask_from_string(optarg, &arg.pcr_mask) < 0)
+                                return usage_error("invalid --pcrs= value '%s' (expected e.g. 7 or 4+7)", optarg);
+                        r = 1;
+                        break;
+                case ARG_UNLOCK_KEY_FILE:
+                        r = set_unlock(UNLOCK_KEY_FILE, optarg);
+                        break;
+                case ARG_UNLOCK_KEYDATA:
+                        r = set_unlock(UNLOCK_KEYDATA, optarg ?: KEYDATA_PATH_DEFAULT);
+                        break;
+                case ARG_UNLOCK_TPM2:
+                        r = set_unlock(UNLOCK_TPM2, NULL);
+                        break;
+                case ARG_TEMPORARY:
+                        arg.temporary = true;
+                        r = 1;
+                        break;
+                case ARG_KEYDATA:
+                        arg.keydata = optarg;
+                        r = 1;
+                        break;
+                default:
+                        r = common_parse_option(c, optarg, &arg.common, help);
+                }
                 if (r <= 0)
                         return r;
         }
         return 1;
 }
 
+static int need_device(void) {
+        if (!arg.device)
+                return usage_error("--device=DEV is required");
+        return 0;
+}
+
+#define DEVICE_VERB(name, fn)                                   \
+        static int name(int argc, char *argv[]) {               \
+                (void) argv;                                    \
+                if (argc > 1)                                   \
+                        return usage_error("unexpected argument '%s'", argv[1]); \
+                int _r = need_device();                         \
+                return _r < 0 ? _r : fn(&arg);                  \
+        }
+DEVICE_VERB(run_tpm2, verb_tpm2)
+DEVICE_VERB(run_check, verb_check)
+DEVICE_VERB(run_status, verb_status)
+DEVICE_VERB(run_wipe_temporary, verb_wipe_temporary)
+
+static int verb_not_yet(int argc, char *argv[]) {
+        (void) argc;
+        return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP), "'%s' is not implemented in this version yet.", argv[0]);
+}
+
 static int run(int argc, char *argv[]) {
         static const Verb verbs[] = {
-                { "tpm2", verb_not_yet, NULL },
-                { "check", verb_not_yet, NULL },
-                { "status", verb_not_yet, NULL },
-                { "wipe-temporary", verb_not_yet, NULL },
+                { "tpm2", run_tpm2, NULL },
+                { "check", run_check, NULL },
+                { "status", run_status, NULL },
+                { "wipe-temporary", run_wipe_temporary, NULL },
                 { "convert-import", verb_not_yet, NULL },
                 { "seal-offline", verb_not_yet, NULL },
                 { "reseal", verb_not_yet, NULL },
@@ -68,6 +154,8 @@ static int run(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r;
+        if (arg.device)
+                (void) log_set_field("CVM_DEVICE", arg.device);
         return dispatch_verb(argc - optind, argv + optind, verbs);
 }
 

@@ -20,6 +20,9 @@
 #define _likely_(x) __builtin_expect(!!(x), 1)
 #define _unlikely_(x) __builtin_expect(!!(x), 0)
 
+#define _fallthrough_ __attribute__((fallthrough))
+#define assert_not_reached() abort()
+
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))

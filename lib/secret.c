@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <limits.h>
 #include <stdint.h>
@@ -100,4 +102,43 @@ int secret_to_base64(const Secret *s, Secret **ret) {
 void secret_harden_process(void) {
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 log_debug_errno(errno, "prctl(PR_SET_DUMPABLE) failed, ignoring: %m");
+}
+
+int secret_read_file(const char *path, size_t max, Secret **ret) {
+        _cleanup_(secret_freep) Secret *s = NULL;
+        _cleanup_close_ int fd_close = -EBADF;
+        int fd = STDIN_FILENO, r;
+        struct stat st;
+        size_t n = 0;
+
+        if (!streq(path, "-")) {
+                fd = fd_close = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+                if (fd < 0)
+                        return negative_errno();
+                if (fstat(fd, &st) < 0)
+                        return negative_errno();
+                if (!S_ISREG(st.st_mode))
+                        return -EBADMSG;
+                if ((uintmax_t) st.st_size > max)
+                        return -E2BIG;
+        }
+        r = secret_new(max, &s);
+        if (r < 0)
+                return r;
+        for (;;) {
+                ssize_t k = read(fd, s->data + n, max + 1 - n); /* +1: notice oversize input */
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                if (n > max)
+                        return -E2BIG;
+        }
+        s->size = n;
+        *ret = TAKE_PTR(s);
+        return 0;
 }

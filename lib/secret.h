@@ -31,5 +31,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Secret *, secret_free);
  * derives from an unsealed TPM secret. */
 int secret_to_base64(const Secret *s, Secret **ret);
 
+/* Read a whole file ("-" = stdin) of at most @max bytes straight into
+ * locked memory, so no unlocked copy of the key exists. */
+int secret_read_file(const char *path, size_t max, Secret **ret);
+
 /* Make this process non-dumpable (no core dumps, no ptrace by non-root). */
 void secret_harden_process(void);

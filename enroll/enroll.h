@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "options.h"
+
+typedef enum UnlockMethod {
+        UNLOCK_AUTO,     /* a TPM2 token that opens now, else the legacy key file */
+        UNLOCK_KEY_FILE,
+        UNLOCK_KEYDATA,
+        UNLOCK_TPM2,
+} UnlockMethod;
+
+typedef struct EnrollArgs {
+        CommonArgs common;
+        const char *device;
+        uint32_t pcr_mask;
+        UnlockMethod unlock;
+        const char *unlock_path; /* key file or keydata file */
+        const char *keydata;     /* legacy key file considered by wipe-temporary */
+        bool temporary;
+} EnrollArgs;
+
+int verb_tpm2(const EnrollArgs *a);
+int verb_check(const EnrollArgs *a);
+int verb_status(const EnrollArgs *a);
+int verb_wipe_temporary(const EnrollArgs *a);

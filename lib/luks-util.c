@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+
+#include "log.h"
+#include "luks-util.h"
+
+static void crypt_log_cb(int level, const char *msg, void *usrptr) {
+        (void) usrptr;
+        /* libcryptsetup ends messages with a newline; our logger adds one. */
+        size_t n = strlen(msg);
+        while (n > 0 && msg[n - 1] == '\n')
+                n--;
+        /* Debug level only: the tool reports the failure once, in its words. */
+        (void) level;
+        log_debug("libcryptsetup: %.*s", (int) n, msg);
+}
+
+int luks_open(const char *path, struct crypt_device **ret) {
+        _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        const char *type;
+        int r;
+
+        crypt_token_external_disable();
+        crypt_set_log_callback(NULL, crypt_log_cb, NULL);
+
+        r = crypt_init(&cd, path);
+        if (r < 0)
+                return log_debug_errno(r, "crypt_init('%s') failed: %m", path);
+        crypt_set_log_callback(cd, crypt_log_cb, NULL);
+
+        r = crypt_load(cd, NULL, NULL);
+        if (r == -EINVAL)
+                return log_debug_errno(SYNTHETIC_ERRNO(ENODATA), "'%s' has no LUKS header.", path);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to load LUKS header of '%s': %m", path);
+        type = crypt_get_type(cd);
+        if (!streq_ptr(type, CRYPT_LUKS2))
+                return log_debug_errno(SYNTHETIC_ERRNO(EMEDIUMTYPE), "'%s' is %s, not LUKS2.", path, strna(type));
+
+        *ret = TAKE_PTR(cd);
+        return 0;
+}
+
+int luks_keyslot_max(void) {
+        return crypt_keyslot_max(CRYPT_LUKS2);
+}
+
+bool luks_keyslot_in_use(struct crypt_device *cd, int keyslot) {
+        crypt_keyslot_info ki = crypt_keyslot_status(cd, keyslot);
+        return ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST;
+}
+
+int luks_volume_key_get(struct crypt_device *cd, int keyslot, const Secret *passphrase, Secret **ret_vk) {
+        _cleanup_(secret_freep) Secret *vk = NULL;
+        size_t vk_size;
+        int r;
+
+        if (keyslot < CRYPT_ANY_SLOT || keyslot >= luks_keyslot_max())
+                return -EINVAL;
+        r = crypt_get_volume_key_size(cd);
+        if (r <= 0)
+                return r < 0 ? r : -EINVAL;
+        r = secret_new((size_t) r, &vk);
+        if (r < 0)
+                return r;
+        vk_size = vk->size;
+        r = crypt_volume_key_get(cd, keyslot, (char *) vk->data, &vk_size, (const char *) passphrase->data,
+                                 passphrase->size);
+        if (r < 0)
+                return r;
+        vk->size = vk_size;
+        *ret_vk = TAKE_PTR(vk);
+        return r;
+}
+
+int luks_add_keyslot_fast(struct crypt_device *cd, const Secret *vk, const Secret *passphrase) {
+        struct crypt_pbkdf_type pbkdf = {
+                .type = CRYPT_KDF_PBKDF2,
+                .hash = "sha512",
+                .iterations = 1000,
+                .flags = CRYPT_PBKDF_NO_BENCHMARK,
+        };
+        int r;
+
+        r = crypt_set_pbkdf_type(cd, &pbkdf);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to set PBKDF2 parameters: %m");
+        r = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, (const char *) vk->data, vk->size,
+                                            (const char *) passphrase->data, passphrase->size);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to add keyslot: %m");
+        return r;
+}
+
+int luks_test_keyslot(struct crypt_device *cd, int keyslot, const Secret *passphrase) {
+        int r;
+
+        if (keyslot < 0 || keyslot >= luks_keyslot_max())
+                return -EINVAL;
+        r = crypt_activate_by_passphrase(cd, NULL, keyslot, (const char *) passphrase->data, passphrase->size, 0);
+        if (r == -ENOENT || r == -EPERM)
+                return -EPERM;
+        return r < 0 ? r : 0;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* libcryptsetup helpers shared by the tools: opening a LUKS2 header,
+ * routing libcryptsetup's log into ours, adding a keyslot for a
+ * full-entropy TPM secret, and checking a passphrase against one keyslot. */
+
+#include <libcryptsetup.h>
+
+#include "macro.h"
+#include "secret.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct crypt_device *, crypt_free);
+
+/* Open @path and load its LUKS2 header. LUKS1 and plain devices are
+ * refused with -EMEDIUMTYPE; a device without a LUKS header gives -ENODATA.
+ * Token plugins are never loaded: we parse the tokens we use ourselves. */
+int luks_open(const char *path, struct crypt_device **ret);
+
+/* Recover the volume key with @passphrase from @keyslot. Pass a real slot
+ * whenever one is known: CRYPT_ANY_SLOT tries every slot, argon2id ones
+ * included (seconds and hundreds of MiB each). Returns the slot used. */
+int luks_volume_key_get(struct crypt_device *cd, int keyslot, const Secret *passphrase, Secret **ret_vk);
+
+/* Add a keyslot for @passphrase with PBKDF2-SHA512, 1000 iterations, as
+ * systemd-cryptenroll does for TPM secrets (they have full entropy, so a
+ * slow KDF buys nothing and costs every boot). Returns the new slot. */
+int luks_add_keyslot_fast(struct crypt_device *cd, const Secret *vk, const Secret *passphrase);
+
+/* Does @passphrase open @keyslot? 0 yes, -EPERM no, other <0 error.
+ * Activates nothing. */
+int luks_test_keyslot(struct crypt_device *cd, int keyslot, const Secret *passphrase);
+
+/* Keyslot count of a LUKS2 header, and whether a slot is in use. */
+int luks_keyslot_max(void);
+bool luks_keyslot_in_use(struct crypt_device *cd, int keyslot);
