@@ -1,17 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cvm-growroot: grow the partition, LUKS2 container and filesystem holding
  * the root filesystem to the end of its disk, online. */
+#include <inttypes.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
+#include "growroot.h"
+#include "json-util.h"
+#include "keydata.h"
 #include "log.h"
 #include "main-func.h"
 #include "options.h"
+#include "secret.h"
 
 enum {
         ARG_ROOT = ARG_COMMON_MAX,
         ARG_DEVICE,
         ARG_DRY_RUN,
         ARG_INITRD,
+        ARG_KEYDATA,
 };
 
 static CommonArgs arg_common = {};
@@ -19,6 +26,7 @@ static const char *arg_root = "/";
 static const char *arg_device = NULL;
 static bool arg_dry_run = false;
 static bool arg_initrd = false;
+static const char *arg_keydata = KEYDATA_PATH_DEFAULT;
 
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
@@ -27,6 +35,8 @@ static void help(void) {
                "     --device=DEV         Grow this block device's stack instead\n"
                "     --initrd             Only grow the partition (before the root is opened)\n"
                "     --dry-run            Print the plan, write nothing\n"
+               "     --keydata=FILE       Legacy key file to unlock with when no TPM2 token\n"
+               "                          opens the volume (default: " KEYDATA_PATH_DEFAULT ")\n"
                TPM2_DEVICE_HELP
                COMMON_OPTIONS_HELP
                "\nSee cvm-growroot(8) for details.\n",
@@ -41,6 +51,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "device", required_argument, NULL, ARG_DEVICE },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "initrd", no_argument, NULL, ARG_INITRD },
+                { "keydata", required_argument, NULL, ARG_KEYDATA },
                 {},
         };
         int c, r;
@@ -59,6 +70,9 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_INITRD:
                         arg_initrd = true;
                         break;
+                case ARG_KEYDATA:
+                        arg_keydata = optarg;
+                        break;
                 default:
                         r = common_parse_option(c, optarg, &arg_common, help);
                         if (r <= 0)
@@ -69,16 +83,126 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+int growroot_exit_status(int r) {
+        switch (ERRNO_VALUE(r)) {
+        case ENOTEMPTY:
+        case EOPNOTSUPP:
+        case EMEDIUMTYPE:
+        case ENOMEDIUM:
+        case ENOTBLK:
+                return EXIT_GROW_UNSUPPORTED;
+        case EUCLEAN:
+        case EBADMSG:
+                return EXIT_GROW_CORRUPT;
+        case ENOKEY:
+                return EXIT_GROW_NO_KEY;
+        case EROFS:
+                return EXIT_GROW_READ_ONLY;
+        default:
+                return EXIT_FAILURE;
+        }
+}
+
+static int fail(int r, const char *what) {
+        log_error_errno(r, "Failed to %s: %m", what);
+        return growroot_exit_status(r);
+}
+
+static void print_step(const char *step, bool changed, uint64_t from, uint64_t to, const char *detail) {
+        if (arg_common.json != JSON_OFF)
+                return;
+        if (!changed)
+                printf("%-10s nothing to do (%" PRIu64 " bytes)%s%s\n", step, from, detail ? ", " : "", strempty(detail));
+        else
+                printf("%-10s %s %" PRIu64 " -> %" PRIu64 " bytes%s%s\n", step, arg_dry_run ? "would grow" : "grew",
+                       from, to, detail ? ", " : "", strempty(detail));
+}
+
+static json_object *json_step(bool changed, uint64_t from, uint64_t to) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "changed", json_object_new_boolean(changed));
+        json_object_object_add(o, "old_size", json_object_new_int64((int64_t) from));
+        json_object_object_add(o, "new_size", json_object_new_int64((int64_t) to));
+        return o;
+}
+
 static int run(int argc, char *argv[]) {
+        _cleanup_(json_object_putp) json_object *out = json_object_new_object();
+        _cleanup_(block_stack_done) BlockStack s = {};
+        bool any = false;
+        struct rusage ru;
         int r;
 
         log_setup("cvm-growroot");
+        secret_harden_process();
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r;
+        if (!arg_initrd && access("/etc/initrd-release", F_OK) == 0)
+                arg_initrd = true;
+        if (arg_initrd && !arg_device)
+                return usage_error("--initrd needs --device=DEV (the root is not mounted yet)");
 
-        (void) arg_root, (void) arg_device, (void) arg_dry_run, (void) arg_initrd;
-        return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP), "Growing is not implemented in this version yet.");
+        r = arg_device ? block_stack_from_device(arg_device, &s) : block_stack_from_mount(arg_root, &s);
+        if (r < 0)
+                return fail(r, "resolve the device stack");
+        (void) log_set_field("CVM_DEVICE", s.disk);
+        json_object_object_add(out, "disk", json_object_new_string(s.disk));
+        if (s.part_device)
+                json_object_object_add(out, "partition", json_object_new_string(s.part_device));
+        if (s.crypt_name)
+                json_object_object_add(out, "luks", json_object_new_string(s.crypt_name));
+
+        if (s.partno > 0) {
+                PartPlan p = {};
+                r = arg_dry_run ? part_plan(&s, &p) : part_apply(&s, &p);
+                if (r < 0)
+                        return fail(r, "grow the partition");
+                print_step("partition", r > 0, (p.old_end - p.start + 1) * p.sector_size,
+                           (p.new_end - p.start + 1) * p.sector_size,
+                           p.relocate_backup ? "backup GPT header moved to the end of the disk" : NULL);
+                json_object *j = json_step(r > 0, (p.old_end - p.start + 1) * p.sector_size,
+                                           (p.new_end - p.start + 1) * p.sector_size);
+                json_object_object_add(j, "label", json_object_new_string(p.label));
+                json_object_object_add(j, "backup_relocated", json_object_new_boolean(p.relocate_backup));
+                json_object_object_add(out, "partition_step", j);
+                any = any || r > 0;
+        }
+
+        if (s.crypt_name && !arg_initrd) {
+                LuksPlan l = {};
+                r = luks_grow(&s, arg_common.tpm2_device, arg_keydata, arg_dry_run, &l);
+                if (r < 0)
+                        return fail(r, r == -ENOKEY ? "unlock the LUKS2 volume: no TPM2 token opens it and there is "
+                                                      "no legacy key; the volume was not resized"
+                                                    : "grow the LUKS2 volume");
+                print_step("luks", r > 0, l.old_size, l.new_size, NULL);
+                json_object *j = json_step(r > 0, l.old_size, l.new_size);
+                json_object_object_add(j, "unlocked_with", json_object_new_string(l.unlocked_with));
+                json_object_object_add(j, "tpm2_commands", json_object_new_int((int) l.tpm2_commands));
+                json_object_object_add(out, "luks_step", j);
+                any = any || r > 0;
+        }
+
+        if (s.mountpoint && !arg_initrd) {
+                FsPlan f = {};
+                r = fs_grow(&s, arg_dry_run, &f);
+                if (r < 0)
+                        return fail(r, "grow the filesystem");
+                print_step(f.type, r > 0, f.old_size, f.new_size, NULL);
+                json_object *j = json_step(r > 0, f.old_size, f.new_size);
+                json_object_object_add(j, "type", json_object_new_string(f.type));
+                json_object_object_add(out, "filesystem_step", j);
+                any = any || r > 0;
+        }
+
+        json_object_object_add(out, "changed", json_object_new_boolean(any && !arg_dry_run));
+        json_object_object_add(out, "dry_run", json_object_new_boolean(arg_dry_run));
+        if (getrusage(RUSAGE_SELF, &ru) == 0)
+                json_object_object_add(out, "maxrss_kb", json_object_new_int64(ru.ru_maxrss));
+        if (arg_common.json == JSON_OFF && !any)
+                printf("Nothing to grow on %s.\n", s.disk);
+        return json_print(out, arg_common.json);
 }
 
 DEFINE_MAIN_FUNCTION(run);

@@ -25,7 +25,8 @@ int luks_tpm2_foreach_token(struct crypt_device *cd, luks_tpm2_token_cb cb, void
         return 0;
 }
 
-int luks_tpm2_unlock(struct crypt_device *cd, Tpm2Context *c, const Tpm2Token *t, Secret **ret_passphrase) {
+int luks_tpm2_unlock(struct crypt_device *cd, Tpm2Context *c, const Tpm2Token *t, uint32_t activate_flags,
+                     Secret **ret_passphrase) {
         _cleanup_(secret_freep) Secret *secret = NULL, *pw = NULL;
         int r;
 
@@ -35,7 +36,7 @@ int luks_tpm2_unlock(struct crypt_device *cd, Tpm2Context *c, const Tpm2Token *t
         r = secret_to_base64(secret, &pw);
         if (r < 0)
                 return r;
-        r = luks_test_keyslot(cd, t->keyslot, pw);
+        r = luks_unlock_keyslot(cd, t->keyslot, pw, activate_flags);
         if (r < 0)
                 return log_debug_errno(r, "Unsealed secret does not open keyslot %i: %m", t->keyslot);
         if (ret_passphrase)

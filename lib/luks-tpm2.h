@@ -16,10 +16,14 @@ typedef int (*luks_tpm2_token_cb)(struct crypt_device *cd, int token_id, const T
                                   void *userdata);
 int luks_tpm2_foreach_token(struct crypt_device *cd, luks_tpm2_token_cb cb, void *userdata);
 
-/* Unseal @t's secret and prove base64(secret) opens @t's keyslot (no
- * activation). Returns 0 and the passphrase, -EPERM if PCRs don't match
- * or the passphrase doesn't open the slot, other <0 on errors. */
-int luks_tpm2_unlock(struct crypt_device *cd, Tpm2Context *c, const Tpm2Token *t, Secret **ret_passphrase);
+/* Unseal @t's secret and prove base64(secret) opens @t's keyslot, with
+ * crypt_activate_by_passphrase(cd, NULL, slot, …, @activate_flags): no
+ * device is activated; CRYPT_ACTIVATE_KEYRING_KEY loads the volume key
+ * into the kernel keyring (what crypt_resize needs). Returns 0 and the
+ * passphrase, -EPERM if PCRs don't match or the passphrase doesn't open
+ * the slot, other <0 on errors. */
+int luks_tpm2_unlock(struct crypt_device *cd, Tpm2Context *c, const Tpm2Token *t, uint32_t activate_flags,
+                     Secret **ret_passphrase);
 
 /* Add a keyslot + systemd-tpm2 token for a fresh secret sealed to @pcr_mask,
  * using @vk (the volume key). Returns the token id; *ret_keyslot the slot. */

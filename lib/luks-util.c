@@ -15,6 +15,11 @@ static void crypt_log_cb(int level, const char *msg, void *usrptr) {
         log_debug("libcryptsetup: %.*s", (int) n, msg);
 }
 
+void luks_setup_logging(struct crypt_device *cd) {
+        crypt_token_external_disable();
+        crypt_set_log_callback(cd, crypt_log_cb, NULL);
+}
+
 int luks_open(const char *path, struct crypt_device **ret) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
         const char *type;
@@ -92,12 +97,12 @@ int luks_add_keyslot_fast(struct crypt_device *cd, const Secret *vk, const Secre
         return r;
 }
 
-int luks_test_keyslot(struct crypt_device *cd, int keyslot, const Secret *passphrase) {
+int luks_unlock_keyslot(struct crypt_device *cd, int keyslot, const Secret *passphrase, uint32_t flags) {
         int r;
 
         if (keyslot < 0 || keyslot >= luks_keyslot_max())
                 return -EINVAL;
-        r = crypt_activate_by_passphrase(cd, NULL, keyslot, (const char *) passphrase->data, passphrase->size, 0);
+        r = crypt_activate_by_passphrase(cd, NULL, keyslot, (const char *) passphrase->data, passphrase->size, flags);
         if (r == -ENOENT || r == -EPERM)
                 return -EPERM;
         return r < 0 ? r : 0;

@@ -12,6 +12,10 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct crypt_device *, crypt_free);
 
+/* Route libcryptsetup's messages into our debug log (NULL: the default
+ * for contexts not yet made) and never load token plugins. */
+void luks_setup_logging(struct crypt_device *cd);
+
 /* Open @path and load its LUKS2 header. LUKS1 and plain devices are
  * refused with -EMEDIUMTYPE; a device without a LUKS header gives -ENODATA.
  * Token plugins are never loaded: we parse the tokens we use ourselves. */
@@ -28,8 +32,12 @@ int luks_volume_key_get(struct crypt_device *cd, int keyslot, const Secret *pass
 int luks_add_keyslot_fast(struct crypt_device *cd, const Secret *vk, const Secret *passphrase);
 
 /* Does @passphrase open @keyslot? 0 yes, -EPERM no, other <0 error.
- * Activates nothing. */
-int luks_test_keyslot(struct crypt_device *cd, int keyslot, const Secret *passphrase);
+ * Activates no device; with CRYPT_ACTIVATE_KEYRING_KEY in @flags the volume
+ * key is loaded into the kernel keyring for this context. */
+int luks_unlock_keyslot(struct crypt_device *cd, int keyslot, const Secret *passphrase, uint32_t flags);
+static inline int luks_test_keyslot(struct crypt_device *cd, int keyslot, const Secret *passphrase) {
+        return luks_unlock_keyslot(cd, keyslot, passphrase, 0);
+}
 
 /* Keyslot count of a LUKS2 header, and whether a slot is in use. */
 int luks_keyslot_max(void);

@@ -25,8 +25,13 @@
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
+/* <sys/param.h> (pulled in by some library headers) has the same ones. */
+#ifndef MIN
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#ifndef MAX
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
 
 /* Take ownership of a pointer/fd: return it and reset the variable so the
  * cleanup handler of the old owner does nothing. */

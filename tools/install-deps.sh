@@ -6,7 +6,7 @@ set -eu -o pipefail
 
 packages=(
         # build
-        meson ninja-build pkg-config gcc scdoc
+        meson ninja-build pkg-config gcc scdoc xfslibs-dev
         libcryptsetup-dev libfdisk-dev libblkid-dev libmount-dev libtss2-dev
         libsystemd-dev libjson-c-dev libssl-dev
         # host tier: TPM simulator, independent peers, disk tools

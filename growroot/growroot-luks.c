@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Growing an active LUKS2 mapping online. When the volume key lives in the
+ * kernel keyring (the default for LUKS2), crypt_resize() needs the key
+ * loaded into this context first, or it fails with EPERM — the case
+ * systemd-growfs gives up on. We unseal the systemd-tpm2 token's secret
+ * and open only that token's keyslot (never "any slot": an argon2id slot
+ * tried first costs seconds and ~290 MiB). */
+#include <linux/fs.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
+#include "growroot.h"
+#include "keydata.h"
+#include "log.h"
+#include "luks-tpm2.h"
+#include "luks-util.h"
+#include "test-hook.h"
+
+int blockdev_size(const char *path, uint64_t *ret) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+        if (fd < 0)
+                return negative_errno();
+        if (ioctl(fd, BLKGETSIZE64, ret) < 0)
+                return negative_errno();
+        return 0;
+}
+
+typedef struct Unlock {
+        Tpm2Context *tpm;
+        int keyslot;
+} Unlock;
+
+static int unlock_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, int parse_error, void *userdata) {
+        Unlock *u = userdata;
+        int r;
+
+        if (parse_error < 0 || u->keyslot >= 0)
+                return 0;
+        r = luks_tpm2_unlock(cd, u->tpm, t, CRYPT_ACTIVATE_KEYRING_KEY, NULL);
+        if (r < 0) {
+                log_debug_errno(r, "TPM2 token %i does not unlock: %m", token_id);
+                return 0;
+        }
+        u->keyslot = t->keyslot;
+        return 0;
+}
+
+/* Load the volume key into the keyring: TPM2 tokens first, then the legacy
+ * key file (left for cvm-enroll to wipe after migration). */
+static int load_volume_key(struct crypt_device *cd, const char *tpm2_device, const char *keydata, LuksPlan *p) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *tpm = NULL;
+        _cleanup_(secret_freep) Secret *key = NULL;
+        Unlock u = { .keyslot = -1 };
+        int slot, r;
+
+        r = tpm2_context_new(tpm2_device, &tpm);
+        if (r < 0)
+                log_debug_errno(r, "No TPM: %m");
+        else {
+                u.tpm = tpm;
+                r = luks_tpm2_foreach_token(cd, unlock_cb, &u);
+                p->tpm2_commands = tpm->n_commands;
+                if (r < 0)
+                        return r;
+                if (u.keyslot >= 0) {
+                        p->unlocked_with = "tpm2";
+                        p->keyslot = u.keyslot;
+                        return 0;
+                }
+        }
+
+        r = keydata_read(keydata, &key, &slot);
+        if (r == -ENOENT)
+                return log_debug_errno(SYNTHETIC_ERRNO(ENOKEY), "No TPM2 token unlocks and there is no %s.", keydata);
+        if (r < 0)
+                return log_debug_errno(r, "Cannot use legacy key file '%s': %m", keydata);
+        r = luks_unlock_keyslot(cd, slot, key, CRYPT_ACTIVATE_KEYRING_KEY);
+        if (r < 0)
+                return log_debug_errno(r == -EPERM ? -ENOKEY : r, "Legacy key does not open keyslot %i: %m", slot);
+        p->unlocked_with = "keydata";
+        p->keyslot = slot;
+        return 0;
+}
+
+int luks_grow(const BlockStack *s, const char *tpm2_device, const char *keydata, bool dry_run, LuksPlan *ret) {
+        _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        struct crypt_active_device cad;
+        const char *under = s->part_device ?: s->disk;
+        LuksPlan p = { .unlocked_with = "none", .keyslot = -1 };
+        uint64_t dev_size;
+        int r;
+
+        luks_setup_logging(NULL);
+        r = crypt_init_by_name(&cd, s->crypt_name);
+        if (r < 0)
+                return log_debug_errno(r, "Cannot find active LUKS mapping '%s': %m", s->crypt_name);
+        luks_setup_logging(cd);
+        if (!streq_ptr(crypt_get_type(cd), CRYPT_LUKS2))
+                return log_debug_errno(SYNTHETIC_ERRNO(EMEDIUMTYPE), "'%s' is not LUKS2.", s->crypt_name);
+        r = crypt_get_active_device(cd, s->crypt_name, &cad);
+        if (r < 0)
+                return r;
+        r = blockdev_size(under, &dev_size);
+        if (r < 0)
+                return log_debug_errno(r, "Cannot get the size of '%s': %m", under);
+
+        p.old_size = cad.size * 512;
+        p.new_size = dev_size > cad.offset * 512 ? dev_size - cad.offset * 512 : 0;
+        /* dm-crypt sizes are multiples of the encryption sector size. */
+        p.new_size -= p.new_size % (uint64_t) MAX(crypt_get_sector_size(cd), 512);
+        if (p.new_size <= p.old_size) {
+                p.new_size = p.old_size;
+                *ret = p;
+                return 0;
+        }
+        if (dry_run) {
+                *ret = p;
+                return 1;
+        }
+
+        /* Without a keyring key (e.g. opened with --disable-keyring) the
+         * kernel table carries the key and no unlock is needed. */
+        r = crypt_resize(cd, s->crypt_name, 0);
+        if (r == -EPERM) {
+                r = load_volume_key(cd, tpm2_device, keydata, &p);
+                if (r < 0) {
+                        *ret = p;
+                        return r;
+                }
+                test_hook("luks:key-loaded");
+                r = crypt_resize(cd, s->crypt_name, 0);
+        }
+        if (r < 0)
+                return log_debug_errno(r, "crypt_resize('%s') failed: %m", s->crypt_name);
+        test_hook("luks:resized");
+        *ret = p;
+        return 1;
+}

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Growing the partition: libfdisk writes the table (it also moves the GPT
+ * backup header to the end of a grown disk), BLKPG_RESIZE_PARTITION tells
+ * the running kernel, all under a BSD lock on the whole disk as udev and
+ * systemd-repart take it. */
+#include <endian.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <linux/blkpg.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+
+#include "fdisk-util.h"
+#include "growroot.h"
+#include "log.h"
+#include "test-hook.h"
+
+#define GPT_SIGNATURE "EFI PART"
+
+/* What we need from the primary GPT header (LBA 1), read ourselves: where
+ * the backup header is and how big the entry array is. Hostile input:
+ * libfdisk validated the CRCs when it loaded the table; we only read
+ * fields and bound them. */
+static int gpt_header_info(int fd, uint64_t ss, uint64_t *ret_alternate, uint64_t *ret_entries_sectors) {
+        uint8_t h[512];
+        uint32_t n_entries, entry_size;
+        uint64_t bytes;
+        ssize_t k;
+
+        k = pread(fd, h, sizeof h, (off_t) ss);
+        if (k != (ssize_t) sizeof h)
+                return k < 0 ? negative_errno() : -EIO;
+        if (memcmp(h, GPT_SIGNATURE, 8) != 0)
+                return -EBADMSG;
+        memcpy(ret_alternate, h + 32, 8);
+        *ret_alternate = le64toh(*ret_alternate);
+        memcpy(&n_entries, h + 80, 4);
+        memcpy(&entry_size, h + 84, 4);
+        n_entries = le32toh(n_entries);
+        entry_size = le32toh(entry_size);
+        if (n_entries == 0 || n_entries > 4096 || entry_size < 128 || entry_size > 4096)
+                return -EBADMSG;
+        bytes = (uint64_t) n_entries * entry_size;
+        *ret_entries_sectors = (bytes + ss - 1) / ss;
+        return 0;
+}
+
+static int read_u64_file(const char *path, uint64_t *ret) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        unsigned long long v;
+
+        if (!f)
+                return negative_errno();
+        if (fscanf(f, "%llu", &v) != 1)
+                return -EIO;
+        *ret = v;
+        return 0;
+}
+
+/* The kernel's idea of the partition, from sysfs (512-byte units). */
+static int kernel_part_size(const BlockStack *s, uint64_t ss, uint64_t *ret_sectors) {
+        _cleanup_free_ char *p = NULL;
+        uint64_t v;
+        int r;
+
+        if (asprintf(&p, "/sys/class/block/%s/size", strrchr(s->part_device, '/') + 1) < 0)
+                return -ENOMEM;
+        r = read_u64_file(p, &v);
+        if (r < 0)
+                return r;
+        *ret_sectors = v * 512 / ss;
+        return 0;
+}
+
+/* Is the partition the last one before free space? Any other partition
+ * starting after it blocks growth. */
+static int check_last(struct fdisk_context *c, size_t partno0, uint64_t start) {
+        _cleanup_(fdisk_unref_tablep) struct fdisk_table *tb = NULL;
+        struct fdisk_partition *pa;
+        struct fdisk_iter *it;
+        int r;
+
+        r = fdisk_get_partitions(c, &tb);
+        if (r < 0)
+                return r;
+        it = fdisk_new_iter(FDISK_ITER_FORWARD);
+        if (!it)
+                return -ENOMEM;
+        while (fdisk_table_next_partition(tb, it, &pa) == 0) {
+                if (fdisk_partition_get_partno(pa) == partno0 || !fdisk_partition_has_start(pa))
+                        continue;
+                if (fdisk_partition_get_start(pa) > start) {
+                        fdisk_free_iter(it);
+                        return log_debug_errno(SYNTHETIC_ERRNO(ENOTEMPTY),
+                                               "Partition %zu follows; cannot grow partition %zu.",
+                                               fdisk_partition_get_partno(pa) + 1, partno0 + 1);
+                }
+        }
+        fdisk_free_iter(it);
+        return 0;
+}
+
+static int plan_on(struct fdisk_context *c, int fd, const BlockStack *s, bool warned_corrupt, PartPlan *ret) {
+        _cleanup_(fdisk_unref_partitionp) struct fdisk_partition *pa = NULL;
+        uint64_t ss = fdisk_get_sector_size(c), nsect = fdisk_get_nsectors(c), grain, last_usable;
+        size_t partno0 = s->partno - 1;
+        PartPlan p = { .sector_size = ss };
+        int r;
+
+        if (!fdisk_has_label(c))
+                return log_debug_errno(SYNTHETIC_ERRNO(ENOMEDIUM), "'%s' has no partition table.", s->disk);
+        if (warned_corrupt)
+                return log_debug_errno(SYNTHETIC_ERRNO(EUCLEAN),
+                                       "libfdisk found a corrupt partition table on '%s'.", s->disk);
+
+        if (fdisk_is_label(c, GPT)) {
+                uint64_t alternate, entries;
+                p.label = "gpt";
+                r = gpt_header_info(fd, ss, &alternate, &entries);
+                if (r < 0)
+                        return log_debug_errno(SYNTHETIC_ERRNO(EUCLEAN), "Primary GPT header of '%s' unreadable.",
+                                               s->disk);
+                if (alternate > nsect - 1)
+                        return log_debug_errno(SYNTHETIC_ERRNO(EUCLEAN),
+                                               "'%s' is smaller than its GPT says (backup header at LBA %" PRIu64
+                                               ", disk has %" PRIu64 " sectors).", s->disk, alternate, nsect);
+                p.relocate_backup = alternate != nsect - 1;
+                last_usable = nsect - 2 - entries;
+        } else if (fdisk_is_label(c, DOS)) {
+                p.label = "dos";
+                if (s->partno > 4)
+                        return log_debug_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
+                                               "Partition %u is a logical DOS partition; only primary ones grow.",
+                                               s->partno);
+                /* MBR fields are 32-bit sector counts. */
+                last_usable = MIN(nsect - 1, (uint64_t) UINT32_MAX - 1);
+        } else
+                return log_debug_errno(SYNTHETIC_ERRNO(EOPNOTSUPP), "Unsupported partition table on '%s'.", s->disk);
+
+        r = fdisk_get_partition(c, partno0, &pa);
+        if (r < 0 || !fdisk_partition_is_used(pa))
+                return log_debug_errno(SYNTHETIC_ERRNO(ENXIO), "Partition %u not found on '%s'.", s->partno, s->disk);
+        p.start = fdisk_partition_get_start(pa);
+        p.old_end = fdisk_partition_get_end(pa);
+        if (p.old_end > last_usable)
+                return log_debug_errno(SYNTHETIC_ERRNO(EUCLEAN),
+                                       "Partition %u ends beyond the end of '%s': the disk is smaller than the "
+                                       "table claims.", s->partno, s->disk);
+        r = check_last(c, partno0, p.start);
+        if (r < 0)
+                return r;
+
+        /* End on a grain boundary (1 MiB unless the disk says otherwise),
+         * so what follows a later growth stays aligned. Never shrink. */
+        grain = MAX(fdisk_get_grain_size(c) / ss, 1);
+        p.new_end = (last_usable + 1) / grain * grain - 1;
+        if (p.new_end < p.old_end)
+                p.new_end = p.old_end;
+
+        r = kernel_part_size(s, ss, &p.kernel_size);
+        if (r < 0)
+                return log_debug_errno(r, "Cannot read the kernel's size of '%s': %m", s->part_device);
+
+        *ret = p;
+        return p.new_end > p.old_end || p.relocate_backup || p.kernel_size != p.new_end - p.start + 1;
+}
+
+static int open_disk(const char *disk, bool write, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        int ro = 0;
+
+        fd = open(disk, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+                return errno == EROFS || errno == EACCES ? -EROFS : negative_errno();
+        if (write) {
+                if (ioctl(fd, BLKROGET, &ro) < 0)
+                        return negative_errno();
+                if (ro)
+                        return -EROFS;
+                /* Exclusive BSD lock: udev skips probing a locked disk and
+                 * other partitioners (systemd-repart, sfdisk) wait. */
+                if (flock(fd, LOCK_EX) < 0)
+                        return negative_errno();
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int part_plan(const BlockStack *s, PartPlan *ret) {
+        _cleanup_(fdisk_unref_contextp) struct fdisk_context *c = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        bool corrupt = false;
+        int r;
+
+        r = open_disk(s->disk, false, &fd);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to open '%s': %m", s->disk);
+        r = fdisk_open_fd(fd, s->disk, true, &corrupt, &c);
+        if (r < 0)
+                return r;
+        return plan_on(c, fd, s, corrupt, ret);
+}
+
+static int tell_kernel(int fd, const BlockStack *s, const PartPlan *p) {
+        struct blkpg_partition bp = {
+                .start = (long long) (p->start * p->sector_size),
+                .length = (long long) ((p->new_end - p->start + 1) * p->sector_size),
+                .pno = (int) s->partno,
+        };
+        struct blkpg_ioctl_arg arg = {
+                .op = BLKPG_RESIZE_PARTITION,
+                .datalen = sizeof bp,
+                .data = &bp,
+        };
+
+        if (ioctl(fd, BLKPG, &arg) < 0)
+                return log_debug_errno(errno, "BLKPG_RESIZE_PARTITION of '%s' failed: %m", s->part_device);
+        return 0;
+}
+
+int part_apply(const BlockStack *s, PartPlan *ret) {
+        _cleanup_(fdisk_unref_contextp) struct fdisk_context *c = NULL;
+        _cleanup_(fdisk_unref_partitionp) struct fdisk_partition *pa = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        bool corrupt = false, table_done;
+        PartPlan p;
+        int r;
+
+        r = open_disk(s->disk, true, &fd);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to open '%s' for writing: %m", s->disk);
+        r = fdisk_open_fd(fd, s->disk, false, &corrupt, &c);
+        if (r < 0)
+                return r;
+        /* Plan again under the lock: the table may have changed since. */
+        r = plan_on(c, fd, s, corrupt, &p);
+        if (r <= 0) {
+                if (r == 0)
+                        *ret = p;
+                return r;
+        }
+
+        table_done = p.new_end == p.old_end && !p.relocate_backup;
+        if (!table_done) {
+                pa = fdisk_new_partition();
+                if (!pa)
+                        return -ENOMEM;
+                r = fdisk_partition_set_size(pa, p.new_end - p.start + 1);
+                if (r < 0)
+                        return r;
+                r = fdisk_set_partition(c, s->partno - 1, pa);
+                if (r < 0)
+                        return log_debug_errno(r, "libfdisk refused to grow partition %u: %m", s->partno);
+                r = fdisk_write_disklabel(c);
+                if (r < 0)
+                        return log_debug_errno(r, "Failed to write the partition table of '%s': %m", s->disk);
+                if (fsync(fd) < 0)
+                        return negative_errno();
+                test_hook("part:table-written");
+        }
+
+        if (p.kernel_size != p.new_end - p.start + 1) {
+                r = tell_kernel(fd, s, &p);
+                if (r < 0)
+                        return r;
+                test_hook("part:kernel-told");
+        }
+        *ret = p;
+        return 1;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Exit statuses (documented in cvm-growroot(8)). */
+enum {
+        EXIT_GROW_UNSUPPORTED = 3, /* layout we don't grow: partition not last, LUKS1, unknown fs, … */
+        EXIT_GROW_CORRUPT = 4,     /* corrupt/inconsistent table: GPT header bad, disk smaller than table */
+        EXIT_GROW_NO_KEY = 5,      /* LUKS needs a key and neither the TPM nor a legacy key gave one */
+        EXIT_GROW_READ_ONLY = 6,   /* device is read-only */
+};
+
+/* Map an errno from a step to the exit status above (or 1). */
+int growroot_exit_status(int r);
+
+/* The device stack under a mount point (or under --device). */
+typedef struct BlockStack {
+        char *fs_device;     /* what the filesystem sits on: /dev/dm-0 or /dev/vda2 */
+        char *crypt_name;    /* dm-crypt mapping name, or NULL */
+        char *part_device;   /* the partition: /dev/vda2, or NULL (whole disk) */
+        char *disk;          /* the whole disk: /dev/vda */
+        unsigned partno;     /* kernel partition number, 0 if none */
+        char *mountpoint;    /* NULL with --device and nothing mounted */
+} BlockStack;
+
+void block_stack_done(BlockStack *s);
+int block_stack_from_mount(const char *path, BlockStack *ret);
+int block_stack_from_device(const char *dev, BlockStack *ret);
+
+/* Partition step. */
+typedef struct PartPlan {
+        const char *label;        /* "gpt" or "dos" */
+        uint64_t sector_size;
+        uint64_t start, old_end, new_end; /* sectors, inclusive */
+        uint64_t kernel_size;     /* what the kernel thinks the partition spans, in sectors */
+        bool relocate_backup;     /* GPT backup header not at the end of the disk */
+} PartPlan;
+
+/* 1 if something is to do, 0 if not. Writes nothing. */
+int part_plan(const BlockStack *s, PartPlan *ret);
+/* Apply (re-planning under the disk lock first). 1 changed, 0 nothing to do. */
+int part_apply(const BlockStack *s, PartPlan *ret);
+
+/* LUKS2 step: grow the active dm-crypt mapping to its device. 1 changed
+ * (or would, with @dry_run), 0 nothing to do. -ENOKEY if a key was needed
+ * and neither a TPM2 token nor the legacy key file gave one. */
+typedef struct LuksPlan {
+        uint64_t old_size, new_size; /* bytes of the mapping */
+        const char *unlocked_with;   /* "none", "tpm2", "keydata" */
+        int keyslot;
+        unsigned tpm2_commands;
+} LuksPlan;
+int luks_grow(const BlockStack *s, const char *tpm2_device, const char *keydata, bool dry_run, LuksPlan *ret);
+
+/* Filesystem step. */
+typedef struct FsPlan {
+        const char *type; /* "ext4", "xfs", "btrfs" */
+        uint64_t old_size, new_size; /* bytes */
+} FsPlan;
+int fs_grow(const BlockStack *s, bool dry_run, FsPlan *ret);
+
+int blockdev_size(const char *path, uint64_t *ret);

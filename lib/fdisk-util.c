@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "fdisk-util.h"
+#include "log.h"
+
+/* libfdisk talks through an "ask" callback; answer nothing, log
+ * everything, and remember whether it found a corrupt table (it would
+ * silently repair from the other copy on write; we want to decide). */
+static int ask_cb(struct fdisk_context *cxt, struct fdisk_ask *ask, void *data) {
+        bool *warned_corrupt = data;
+        const char *msg;
+
+        (void) cxt;
+        switch (fdisk_ask_get_type(ask)) {
+        case FDISK_ASKTYPE_INFO:
+        case FDISK_ASKTYPE_WARN:
+        case FDISK_ASKTYPE_WARNX:
+                msg = fdisk_ask_print_get_mesg(ask);
+                if (!msg)
+                        return 0;
+                log_debug("libfdisk: %s", msg);
+                if (warned_corrupt && (strstr(msg, "corrupt") || strstr(msg, "invalid")))
+                        *warned_corrupt = true;
+                return 0;
+        default:
+                return -EINVAL; /* no dialogs: a question means we asked for too little */
+        }
+}
+
+int fdisk_open_fd(int fd, const char *path, bool readonly, bool *warned_corrupt, struct fdisk_context **ret) {
+        _cleanup_(fdisk_unref_contextp) struct fdisk_context *c = NULL;
+        int r;
+
+        c = fdisk_new_context();
+        if (!c)
+                return -ENOMEM;
+        if (warned_corrupt)
+                *warned_corrupt = false;
+        r = fdisk_set_ask(c, ask_cb, warned_corrupt);
+        if (r < 0)
+                return r;
+        r = fdisk_disable_dialogs(c, 1);
+        if (r < 0)
+                return r;
+        r = fdisk_assign_device_by_fd(c, fd, path, readonly);
+        if (r < 0)
+                return log_debug_errno(r, "libfdisk cannot use '%s': %m", path);
+        *ret = TAKE_PTR(c);
+        return 0;
+}
