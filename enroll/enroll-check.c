@@ -78,7 +78,7 @@ static int report_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, 
                 if (!rep->tpm)
                         state = "unknown";
                 else {
-                        r = luks_tpm2_unlock(cd, rep->tpm, t, NULL);
+                        r = luks_tpm2_unlock(cd, rep->tpm, t, 0, NULL);
                         if (r >= 0) {
                                 state = "opens";
                                 rep->n_ok++;

@@ -26,7 +26,7 @@ static int find_same_cb(struct crypt_device *cd, int token_id, const Tpm2Token *
 
         if (parse_error < 0 || f->token_id >= 0 || t->key.pcr_mask != f->pcr_mask || t->temporary != f->temporary)
                 return 0;
-        if (luks_tpm2_unlock(cd, f->tpm, t, NULL) < 0)
+        if (luks_tpm2_unlock(cd, f->tpm, t, 0, NULL) < 0)
                 return 0;
         f->token_id = token_id;
         f->keyslot = t->keyslot;

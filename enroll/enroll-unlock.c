@@ -20,7 +20,7 @@ static int find_tpm2_cb(struct crypt_device *cd, int token_id, const Tpm2Token *
 
         if (parse_error < 0 || f->passphrase)
                 return 0;
-        r = luks_tpm2_unlock(cd, f->tpm, t, &f->passphrase);
+        r = luks_tpm2_unlock(cd, f->tpm, t, 0, &f->passphrase);
         if (r < 0) {
                 log_debug_errno(r, "TPM2 token %i does not open the volume now: %m", token_id);
                 return 0;

@@ -37,7 +37,7 @@ static int plan_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, in
                 p->token_of_slot[t->keyslot] = token_id;
                 return 0;
         }
-        if (luks_tpm2_unlock(cd, p->tpm, t, NULL) >= 0)
+        if (luks_tpm2_unlock(cd, p->tpm, t, 0, NULL) >= 0)
                 p->keep[t->keyslot] = true;
         else
                 log_info("TPM2 token %i (keyslot %i) does not open the volume now; not counting it.", token_id,
