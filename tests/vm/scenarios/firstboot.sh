@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Guest side of tests/vm/test-firstboot.sh (busybox ash, runs as /scenario.sh).
+# Lines "cvm-<name> <value>" are read back by the host.
+
+now_ms() {
+        awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
+}
+json_field() { # json_field KEY: first "KEY":value in stdin (flat scalars only)
+        sed -n "s/.*\"$1\": *\\([^,}]*\\).*/\\1/p" | head -n 1
+}
+sums_ok() {
+        (cd /mnt/root && sha256sum -c /files/sums >/dev/null)
+}
+slot_count() {
+        cryptsetup luksDump /dev/vda1 | grep -c -E '^  [0-9]+: luks2'
+}
+part_sectors() {
+        cat /sys/class/block/vda1/size
+}
+
+wait_for /dev/vda1
+wait_for /dev/tpmrm0
+check "TPM device present" test -c /dev/tpmrm0
+
+# --- the image as it boots: key file opens the root ---------------------
+check "legacy key opens the LUKS2 root" cryptsetup open --key-file /files/key /dev/vda1 root
+mkdir -p /mnt/root
+check "root filesystem mounts" mount -t ext4 /dev/mapper/root /mnt/root
+check "data intact before first boot" sums_ok
+size0=$(df -k /mnt/root | awk 'NR == 2 { print $2 }')
+echo "cvm-demo: image booted, root fs ${size0} KiB on a ${DISK_MIB} MiB disk"
+
+# --- first boot ---------------------------------------------------------
+check "cvm-enroll tpm2 (unlock with the legacy key file)" \
+        cvm-enroll tpm2 --device /dev/vda1 --unlock-keydata=/cc_growpart_keydata --pcrs 7
+check "cvm-enroll check: the new TPM2 token opens the volume" cvm-enroll check --device /dev/vda1
+
+t0=$(now_ms)
+out=$(cvm-growroot --root=/mnt/root --json=short)
+rc=$?
+t1=$(now_ms)
+echo "cvm-demo: cvm-growroot: $out"
+check_eq "cvm-growroot exit status" 0 "$rc"
+check_eq "cvm-growroot reports a change" true "$(echo "$out" | json_field changed)"
+check_eq "LUKS2 unlocked through the TPM2 token" '"tpm2"' "$(echo "$out" | json_field unlocked_with)"
+echo "cvm-first-grow-ms $((t1 - t0))"
+echo "cvm-tpm2-commands $(echo "$out" | json_field tpm2_commands)"
+echo "cvm-maxrss-kb $(echo "$out" | json_field maxrss_kb)"
+
+size1=$(df -k /mnt/root | awk 'NR == 2 { print $2 }')
+check "root filesystem grew" test "$size1" -gt $((size0 * 3))
+check "data intact after growing" sums_ok
+# The partition ends on the last 1 MiB boundary before the backup GPT.
+check_eq "partition spans the disk (1 MiB aligned)" $(((DISK_MIB - 1 - 1) * 2048)) "$(part_sectors)"
+
+t0=$(now_ms)
+out=$(cvm-growroot --root=/mnt/root --json=short)
+t1=$(now_ms)
+check_eq "second run is a no-op" false "$(echo "$out" | json_field changed)"
+echo "cvm-noop-ms $((t1 - t0))"
+
+check_eq "keyslots before wipe (key file + TPM)" 2 "$(slot_count)"
+check "cvm-enroll wipe-temporary" cvm-enroll wipe-temporary --device /dev/vda1 --keydata=/cc_growpart_keydata
+check_eq "one keyslot left (the TPM's)" 1 "$(slot_count)"
+check_fails "legacy key file destroyed" test -e /cc_growpart_keydata
+check_fails "legacy key no longer opens the volume" \
+        cryptsetup open --test-passphrase --key-file /files/key /dev/vda1
+check "TPM2 token still opens the volume" cvm-enroll check --device /dev/vda1
+out=$(cvm-enroll wipe-temporary --device /dev/vda1 --keydata=/cc_growpart_keydata --json=short)
+check_eq "wipe-temporary rerun is a no-op" false "$(echo "$out" | json_field changed)"
+
+# --- the disk grows again, live (the cloud resizes a running VM) --------
+sectors_before=$(cat /sys/block/vda/size)
+echo "cvm-ready-for-live-resize"
+n=0
+while [ "$(cat /sys/block/vda/size)" = "$sectors_before" ] && [ $n -lt 300 ]; do
+        sleep 0.1
+        n=$((n + 1))
+done
+check_eq "guest sees the live-resized disk" $((LIVE_MIB * 2048)) "$(cat /sys/block/vda/size)"
+t0=$(now_ms)
+out=$(cvm-growroot --root=/mnt/root --json=short)
+t1=$(now_ms)
+echo "cvm-demo: cvm-growroot after live resize: $out"
+check_eq "second growth after a live resize" true "$(echo "$out" | json_field changed)"
+echo "cvm-live-grow-ms $((t1 - t0))"
+size2=$(df -k /mnt/root | awk 'NR == 2 { print $2 }')
+check "root filesystem grew again" test "$size2" -gt "$size1"
+check "data intact after the second growth" sums_ok
+
+umount /mnt/root
+cryptsetup close root
