@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <dlfcn.h>
 #include <systemd/sd-journal.h>
 
 #include "log.h"
@@ -15,6 +16,23 @@ static int max_level = LOG_INFO;
 static const char *ident = "cvm";
 static bool to_journal;
 static char *fields[LOG_FIELDS_MAX];
+
+/* libsystemd (and the seven libraries it pulls in) is loaded only when we
+ * actually log to the journal: every boot runs these tools, and under
+ * emulation each shared library costs milliseconds at exec time. */
+static int (*sym_sd_journal_sendv)(const struct iovec *iov, int n);
+
+static bool journal_load(void) {
+        void *dl;
+
+        if (sym_sd_journal_sendv)
+                return true;
+        dl = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+        if (!dl)
+                return false;
+        sym_sd_journal_sendv = (int (*)(const struct iovec *, int)) dlsym(dl, "sd_journal_sendv");
+        return sym_sd_journal_sendv != NULL;
+}
 
 /* systemd sets JOURNAL_STREAM=dev:ino when stderr is connected to the
  * journal; only then is sd_journal_send() the same sink as stderr, and we
@@ -57,7 +75,7 @@ void log_setup(const char *name) {
         int l;
 
         ident = name;
-        to_journal = stderr_is_journal();
+        to_journal = stderr_is_journal() && journal_load();
         l = log_level_from_string(e);
         if (l >= 0)
                 max_level = l;
@@ -128,7 +146,7 @@ static void log_to_journal(int level, int error, const char *file, int line, con
                 if (fields[i])
                         IOV(fields[i]);
 #undef IOV
-        (void) sd_journal_sendv(iov, (int) n);
+        (void) sym_sd_journal_sendv(iov, (int) n);
 }
 
 int log_internal(int level, int error, const char *file, int line, const char *func, const char *fmt, ...) {
