@@ -33,7 +33,9 @@ static void help(void) {
                "Grow the root partition, its LUKS2 container and its filesystem online.\n\n"
                "     --root=PATH          Grow the filesystem mounted at PATH (default: /)\n"
                "     --device=DEV         Grow this block device's stack instead\n"
-               "     --initrd             Only grow the partition (before the root is opened)\n"
+               "     --initrd             Only grow the partition (before the root is opened);\n"
+               "                          without --device, find it from rd.luks.uuid=,\n"
+               "                          rd.luks.name= or root= on the kernel command line\n"
                "     --dry-run            Print the plan, write nothing\n"
                "     --keydata=FILE       Legacy key file to unlock with when no TPM2 token\n"
                "                          opens the volume (default: " KEYDATA_PATH_DEFAULT ")\n"
@@ -129,6 +131,7 @@ static json_object *json_step(bool changed, uint64_t from, uint64_t to) {
 static int run(int argc, char *argv[]) {
         _cleanup_(json_object_putp) json_object *out = json_object_new_object();
         _cleanup_(block_stack_done) BlockStack s = {};
+        _cleanup_free_ char *initrd_device = NULL;
         bool any = false;
         struct rusage ru;
         int r;
@@ -140,8 +143,12 @@ static int run(int argc, char *argv[]) {
                 return r;
         if (!arg_initrd && access("/etc/initrd-release", F_OK) == 0)
                 arg_initrd = true;
-        if (arg_initrd && !arg_device)
-                return usage_error("--initrd needs --device=DEV (the root is not mounted yet)");
+        if (arg_initrd && !arg_device) {
+                r = initrd_find_device(/* timeout_sec= */ 30, &initrd_device);
+                if (r < 0)
+                        return fail(r, "find the root device from the kernel command line");
+                arg_device = initrd_device;
+        }
 
         r = arg_device ? block_stack_from_device(arg_device, &s) : block_stack_from_mount(arg_root, &s);
         if (r < 0)

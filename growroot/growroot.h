@@ -63,3 +63,7 @@ typedef struct FsPlan {
 int fs_grow(const BlockStack *s, bool dry_run, FsPlan *ret);
 
 int blockdev_size(const char *path, uint64_t *ret);
+
+/* --initrd without --device: the root's device from the kernel command
+ * line, waiting up to @timeout_sec for it to appear. */
+int initrd_find_device(unsigned timeout_sec, char **ret);

@@ -33,6 +33,7 @@ echo "cvm-firstboot test root" >"$content/etc/motd"
 head -c 32 /dev/urandom >"$VM_TMP/key"
 printf '{"key": "%s", "slot": 0}\n' "$(base64 -w0 "$VM_TMP/key")" >"$VM_TMP/cc_growpart_keydata"
 mkdisk_luks_gpt "$VM_TMP/disk.img" "$disk_mib" "$image_mib" "$content" "$VM_TMP/key"
+luks_uuid=$(blkid -p -O 1048576 -s UUID -o value "$VM_TMP/disk.img")
 
 vm_start --scenario "$CVM_SRCDIR/tests/vm/scenarios/firstboot.sh" \
         --disk "$VM_TMP/disk.img" \
@@ -40,6 +41,7 @@ vm_start --scenario "$CVM_SRCDIR/tests/vm/scenarios/firstboot.sh" \
         --file "$VM_TMP/cc_growpart_keydata:/cc_growpart_keydata" \
         --file "$VM_TMP/sums:/files/sums" \
         --env "LIVE_MIB=$live_mib" --env "DISK_MIB=$disk_mib" \
+        --append "rd.luks.uuid=luks-$luks_uuid" \
         --timeout 600
 vm_wait_log 'cvm-ready-for-live-resize'
 vm_qmp "{\"execute\":\"block_resize\",\"arguments\":{\"device\":\"disk0\",\"size\":$((live_mib * 1024 * 1024))}}" >/dev/null

@@ -22,13 +22,26 @@ wait_for /dev/vda1
 wait_for /dev/tpmrm0
 check "TPM device present" test -c /dev/tpmrm0
 
+# --- initrd: grow the partition before the root volume is opened --------
+echo "cvm-demo: image partition $(($(part_sectors) / 2048)) MiB on a ${DISK_MIB} MiB disk"
+out=$(cvm-growroot --initrd --json=short)
+check_eq "cvm-growroot --initrd finds the root via rd.luks.uuid= and grows it" true \
+        "$(echo "$out" | json_field changed)"
+# The partition ends on the last 1 MiB boundary before the backup GPT.
+check_eq "partition spans the disk (1 MiB aligned)" $(((DISK_MIB - 1 - 1) * 2048)) "$(part_sectors)"
+out=$(cvm-growroot --initrd --json=short)
+check_eq "cvm-growroot --initrd rerun is a no-op" false "$(echo "$out" | json_field changed)"
+
 # --- the image as it boots: key file opens the root ---------------------
 check "legacy key opens the LUKS2 root" cryptsetup open --key-file /files/key /dev/vda1 root
+# LUKS2's "dynamic" segment: the mapping covers the grown partition at once.
+check_eq "LUKS2 mapping covers the grown partition without a key" \
+        $(((DISK_MIB - 2 - 16) * 2048)) "$(cat /sys/block/dm-0/size)"
 mkdir -p /mnt/root
 check "root filesystem mounts" mount -t ext4 /dev/mapper/root /mnt/root
 check "data intact before first boot" sums_ok
 size0=$(df -k /mnt/root | awk 'NR == 2 { print $2 }')
-echo "cvm-demo: image booted, root fs ${size0} KiB on a ${DISK_MIB} MiB disk"
+echo "cvm-demo: root opened, root fs ${size0} KiB"
 
 # --- first boot ---------------------------------------------------------
 check "cvm-enroll tpm2 (unlock with the legacy key file)" \
@@ -42,16 +55,12 @@ t1=$(now_ms)
 echo "cvm-demo: cvm-growroot: $out"
 check_eq "cvm-growroot exit status" 0 "$rc"
 check_eq "cvm-growroot reports a change" true "$(echo "$out" | json_field changed)"
-check_eq "LUKS2 unlocked through the TPM2 token" '"tpm2"' "$(echo "$out" | json_field unlocked_with)"
+check_eq "LUKS2 needed no key (already spans the partition)" '"none"' "$(echo "$out" | json_field unlocked_with)"
 echo "cvm-first-grow-ms $((t1 - t0))"
-echo "cvm-tpm2-commands $(echo "$out" | json_field tpm2_commands)"
-echo "cvm-maxrss-kb $(echo "$out" | json_field maxrss_kb)"
 
 size1=$(df -k /mnt/root | awk 'NR == 2 { print $2 }')
 check "root filesystem grew" test "$size1" -gt $((size0 * 3))
 check "data intact after growing" sums_ok
-# The partition ends on the last 1 MiB boundary before the backup GPT.
-check_eq "partition spans the disk (1 MiB aligned)" $(((DISK_MIB - 1 - 1) * 2048)) "$(part_sectors)"
 
 t0=$(now_ms)
 out=$(cvm-growroot --root=/mnt/root --json=short)
@@ -83,7 +92,11 @@ out=$(cvm-growroot --root=/mnt/root --json=short)
 t1=$(now_ms)
 echo "cvm-demo: cvm-growroot after live resize: $out"
 check_eq "second growth after a live resize" true "$(echo "$out" | json_field changed)"
+check_eq "LUKS2 grown online with the key unsealed from the TPM" '"tpm2"' "$(echo "$out" | json_field unlocked_with)"
+check_eq "partition spans the live-resized disk" $(((LIVE_MIB - 2) * 2048)) "$(part_sectors)"
 echo "cvm-live-grow-ms $((t1 - t0))"
+echo "cvm-tpm2-commands $(echo "$out" | json_field tpm2_commands)"
+echo "cvm-maxrss-kb $(echo "$out" | json_field maxrss_kb)"
 size2=$(df -k /mnt/root | awk 'NR == 2 { print $2 }')
 check "root filesystem grew again" test "$size2" -gt "$size1"
 check "data intact after the second growth" sums_ok
