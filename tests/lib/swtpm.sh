@@ -86,7 +86,10 @@ swtpm_start_vm() {
                 --ctrl type=unixio,path="$SWTPM_SOCK" \
                 --log file="$dir/swtpm.log" >/dev/null 2>&1 &
         pid=$!
-        _swtpm_wait_pid "$pid" test -S "$SWTPM_SOCK" || die "swtpm did not create $SWTPM_SOCK"
+        if ! _swtpm_wait_pid "$pid" test -S "$SWTPM_SOCK"; then
+                swtpm_stop "$pid"
+                die "swtpm did not create $SWTPM_SOCK"
+        fi
         SWTPM_PID=$pid
         at_exit swtpm_stop "$pid"
 }
