@@ -44,7 +44,9 @@ static const char *unlock_failure_reason(int r, int policy_match) {
         if (r == -ENOLCK)
                 return "the TPM is in dictionary-attack lockout";
         if (r == -EOPNOTSUPP)
-                return "the token uses a feature cvm-enroll cannot unlock (PIN or signed policy)";
+                /* The parser already refused PINs and signed policies; what
+                 * is left for the unseal to refuse is a bank other than sha256. */
+                return "the token needs what cvm-enroll does not support (a PCR bank other than sha256)";
         return NULL;
 }
 
@@ -62,10 +64,15 @@ static int report_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, 
         json_object_object_add(o, "token", json_object_new_int(token_id));
 
         if (parse_error < 0) {
+                const char *json = NULL;
+
                 state = "invalid";
-                reason = "the token's JSON is malformed";
-                if (parse_error == -EOPNOTSUPP)
-                        reason = unlock_failure_reason(parse_error, -1);
+                /* The iteration only tells us that parsing failed; parse
+                 * again for the words that say why. */
+                reason = crypt_token_json_get(cd, token_id, &json) < 0 ? "the token could not be read"
+                                                                      : tpm2_token_invalid_reason(json);
+                if (!reason)
+                        reason = "the token could not be parsed";
         } else {
                 if (pcr_mask_to_string(t->key.pcr_mask, &pcrs) < 0)
                         return -ENOMEM;

@@ -6,8 +6,9 @@
  * and are not temporary) and a wipe set (slots of temporary tokens, and the
  * slot the legacy key file names, if that key still opens it). Keep wins.
  * An empty keep set refuses before anything is written. Order per token:
- * token first, then its slot, then the key file, so that an interruption
- * at any point leaves a state the next run completes. */
+ * its slot first, then the token, then the key file, so that an
+ * interruption at any point leaves a state the next run completes (see
+ * remove_slot()). */
 #include <stdio.h>
 
 #include "enroll.h"
@@ -19,18 +20,42 @@
 #include "test-hook.h"
 
 #define SLOTS_MAX 32
+#define TOKENS_MAX 32
 
 typedef struct WipePlan {
         Tpm2Context *tpm;
         bool keep[SLOTS_MAX];
         bool wipe[SLOTS_MAX];
         int token_of_slot[SLOTS_MAX]; /* temporary token to remove, or -1 */
+        bool orphan[TOKENS_MAX];      /* temporary token whose slot is already gone */
 } WipePlan;
+
+/* A temporary token that names no keyslot is what an interrupted run
+ * leaves between destroying the slot (libcryptsetup then drops the slot
+ * from every token's "keyslots") and removing the token. It opens nothing;
+ * removing it finishes that run's job. */
+static bool is_orphaned_temporary(struct crypt_device *cd, int token_id) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        const char *json = NULL;
+        json_object *slots;
+        bool temporary = false;
+
+        if (crypt_token_json_get(cd, token_id, &json) < 0 ||
+            json_parse_object(json, strnlen(json, JSON_INPUT_MAX + 1), &o) < 0)
+                return false;
+        return json_get_array(o, "keyslots", &slots) >= 0 && json_object_array_length(slots) == 0 &&
+               json_get_bool(o, "cvm-temporary", &temporary) >= 0 && temporary;
+}
 
 static int plan_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, int parse_error, void *userdata) {
         WipePlan *p = userdata;
 
-        if (parse_error < 0 || t->keyslot >= SLOTS_MAX)
+        if (parse_error < 0) {
+                if (token_id < TOKENS_MAX && is_orphaned_temporary(cd, token_id))
+                        p->orphan[token_id] = true;
+                return 0;
+        }
+        if (t->keyslot >= SLOTS_MAX)
                 return 0;
         if (t->temporary) {
                 p->wipe[t->keyslot] = true;
@@ -65,20 +90,26 @@ static int plan_keydata(struct crypt_device *cd, const char *path, WipePlan *p, 
         return 0;
 }
 
+/* Slot first, then its token. Destroying the slot also drops it from the
+ * token's "keyslots", so a run interrupted in between leaves a temporary
+ * token naming no slot, which the next run recognises and removes. The
+ * other order would leave, after an interruption, a slot whose only key
+ * (the secret sealed in the token) is gone and which no later run can tell
+ * from a user's passphrase slot: it would stay forever. */
 static int remove_slot(struct crypt_device *cd, const WipePlan *p, int s, json_object *wiped) {
         int r;
 
-        if (p->token_of_slot[s] >= 0) {
-                r = crypt_token_json_set(cd, p->token_of_slot[s], NULL);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to remove token %i: %m", p->token_of_slot[s]);
-                test_hook("wipe:token-removed");
-        }
         if (luks_keyslot_in_use(cd, s)) {
                 r = crypt_keyslot_destroy(cd, s);
                 if (r < 0)
                         return log_error_errno(r, "Failed to wipe keyslot %i: %m", s);
                 test_hook("wipe:slot-destroyed");
+        }
+        if (p->token_of_slot[s] >= 0) {
+                r = crypt_token_json_set(cd, p->token_of_slot[s], NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to remove token %i: %m", p->token_of_slot[s]);
+                test_hook("wipe:token-removed");
         }
         log_info("Wiped temporary keyslot %i.", s);
         json_object_array_add(wiped, json_object_new_int(s));
@@ -129,6 +160,16 @@ int verb_wipe_temporary(const EnrollArgs *a) {
                 r = remove_slot(cd, &plan, s, wiped);
                 if (r < 0)
                         return r;
+                changed = true;
+        }
+
+        for (int id = 0; id < TOKENS_MAX; id++) {
+                if (!plan.orphan[id])
+                        continue;
+                r = crypt_token_json_set(cd, id, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to remove token %i: %m", id);
+                log_info("Removed temporary token %i, whose keyslot an interrupted run already wiped.", id);
                 changed = true;
         }
 

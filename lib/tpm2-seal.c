@@ -134,14 +134,21 @@ static int blob_marshal(const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub, uint
 int tpm2_blob_unmarshal(const uint8_t *blob, size_t size, TPM2B_PRIVATE *ret_private, TPM2B_PUBLIC *ret_public) {
         TPM2B_PRIVATE priv = {};
         TPM2B_PUBLIC pub = {};
-        size_t off = 0;
+        size_t off = 0, pub_off;
 
         if (!blob || size == 0 || size > TPM2_BLOB_MAX)
                 return -EBADMSG;
         if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(blob, size, &off, &priv) != TSS2_RC_SUCCESS)
                 return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "TPM2 blob: bad TPM2B_PRIVATE.");
+        pub_off = off;
         if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(blob, size, &off, &pub) != TSS2_RC_SUCCESS)
                 return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "TPM2 blob: bad TPM2B_PUBLIC.");
+        /* tss2-mu unmarshals the TPMT_PUBLIC inside without checking that it
+         * fills exactly the size the TPM2B claims, so a blob whose size field
+         * lies would be accepted (and re-marshalled correctly for the TPM).
+         * A blob that is not what it says it is is refused. */
+        if (off - pub_off != 2 + (((size_t) blob[pub_off] << 8) | blob[pub_off + 1]))
+                return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "TPM2 blob: wrong TPM2B_PUBLIC size.");
         if (off != size)
                 return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "TPM2 blob: %zu trailing bytes.", size - off);
         if (pub.publicArea.type != TPM2_ALG_KEYEDHASH)

@@ -16,53 +16,58 @@ void tpm2_token_done(Tpm2Token *t) {
         *t = (Tpm2Token) {};
 }
 
-static int parse_keyslot(json_object *o, int *ret) {
+/* Every refusal below comes with a reason for the user: a static string
+ * that names the field but never echoes the token's (hostile) bytes, which
+ * would otherwise reach the console and the journal verbatim. */
+static int refuse(const char **ret_reason, int error, const char *reason) {
+        log_debug("Token refused: %s.", reason);
+        *ret_reason = reason;
+        return -ERRNO_VALUE(error);
+}
+
+static int parse_keyslot(json_object *o, int *ret, const char **ret_reason) {
         json_object *a, *e;
         const char *s;
         char *end;
         long l;
-        int r;
 
-        r = json_get_array(o, "keyslots", &a);
-        if (r < 0)
-                return log_debug_errno(r, "Token: 'keyslots' missing or not an array.");
+        if (json_get_array(o, "keyslots", &a) < 0)
+                return refuse(ret_reason, EBADMSG, "'keyslots' is missing or not an array");
         /* systemd binds one slot per token; more would make "which slot"
          * ambiguous, so refuse rather than guess. */
         if (json_object_array_length(a) != 1)
-                return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "Token: expected exactly one keyslot.");
+                return refuse(ret_reason, EBADMSG, "'keyslots' does not name exactly one keyslot");
         e = json_object_array_get_idx(a, 0);
         if (!json_object_is_type(e, json_type_string))
-                return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "Token: keyslot is not a string.");
+                return refuse(ret_reason, EBADMSG, "the keyslot in 'keyslots' is not a string");
         s = json_object_get_string(e);
         errno = 0;
         l = strtol(s, &end, 10);
         if (errno != 0 || end == s || *end || l < 0 || l >= KEYSLOT_MAX)
-                return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "Token: keyslot '%.16s' out of range.", s);
+                return refuse(ret_reason, EBADMSG, "the keyslot in 'keyslots' is not a number from 0 to 31");
         *ret = (int) l;
         return 0;
 }
 
-static int parse_pcrs(json_object *o, uint32_t *ret) {
+static int parse_pcrs(json_object *o, uint32_t *ret, const char **ret_reason) {
         json_object *a;
         uint32_t mask = 0;
         size_t n;
-        int r;
 
-        r = json_get_array(o, "tpm2-pcrs", &a);
-        if (r < 0)
-                return log_debug_errno(r, "Token: 'tpm2-pcrs' missing or not an array.");
+        if (json_get_array(o, "tpm2-pcrs", &a) < 0)
+                return refuse(ret_reason, EBADMSG, "'tpm2-pcrs' is missing or not an array");
         n = json_object_array_length(a);
         if (n > PCR_INDEX_MAX + 1)
-                return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "Token: too many PCRs.");
+                return refuse(ret_reason, EBADMSG, "'tpm2-pcrs' lists more than 24 PCRs");
         for (size_t i = 0; i < n; i++) {
                 json_object *e = json_object_array_get_idx(a, i);
                 int64_t v;
                 if (!json_object_is_type(e, json_type_int))
-                        return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "Token: PCR index is not an integer.");
+                        return refuse(ret_reason, EBADMSG, "'tpm2-pcrs' holds something other than integers");
                 errno = 0;
                 v = json_object_get_int64(e);
                 if (errno != 0 || v < 0 || v > PCR_INDEX_MAX)
-                        return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "Token: PCR index out of range.");
+                        return refuse(ret_reason, EBADMSG, "'tpm2-pcrs' holds a PCR index outside 0-23");
                 mask |= UINT32_C(1) << v;
         }
         *ret = mask;
@@ -71,7 +76,8 @@ static int parse_pcrs(json_object *o, uint32_t *ret) {
 
 /* An optional string field with a fixed set of values. */
 static int parse_enum(json_object *o, const char *key, const char *const names[], const uint16_t values[],
-                      size_t n, uint16_t dflt, uint16_t *ret) {
+                      size_t n, uint16_t dflt, const char *bad_type, const char *unsupported, uint16_t *ret,
+                      const char **ret_reason) {
         const char *s;
         int r;
 
@@ -81,27 +87,28 @@ static int parse_enum(json_object *o, const char *key, const char *const names[]
                 return 0;
         }
         if (r < 0)
-                return log_debug_errno(r, "Token: '%s' is not a string.", key);
+                return refuse(ret_reason, EBADMSG, bad_type);
         for (size_t i = 0; i < n; i++)
                 if (streq(s, names[i])) {
                         *ret = values[i];
                         return 0;
                 }
-        return log_debug_errno(SYNTHETIC_ERRNO(EOPNOTSUPP), "Token: unsupported %s '%.16s'.", key, s);
+        return refuse(ret_reason, EOPNOTSUPP, unsupported);
 }
 
-static int parse_optional_bool(json_object *o, const char *key, bool *ret) {
+static int parse_optional_bool(json_object *o, const char *key, const char *bad_type, bool *ret,
+                               const char **ret_reason) {
         int r = json_get_bool(o, key, ret);
         if (r == -ENOENT) {
                 *ret = false;
                 return 0;
         }
         if (r < 0)
-                return log_debug_errno(r, "Token: '%s' is not a boolean.", key);
+                return refuse(ret_reason, EBADMSG, bad_type);
         return 0;
 }
 
-static int parse_sealed(json_object *o, Tpm2SealedKey *k) {
+static int parse_sealed(json_object *o, Tpm2SealedKey *k, const char **ret_reason) {
         static const char *const banks[] = { "sha256", "sha1" };
         static const uint16_t bank_ids[] = { TPM2_ALG_SHA256, TPM2_ALG_SHA1 };
         static const char *const algs[] = { "ecc", "rsa" };
@@ -113,42 +120,52 @@ static int parse_sealed(json_object *o, Tpm2SealedKey *k) {
         int r;
 
         r = json_get_base64(o, "tpm2-blob", &blob, &blob_size);
+        if (r == -ENOENT)
+                return refuse(ret_reason, ENOENT, "'tpm2-blob' is missing");
         if (r < 0)
-                return log_debug_errno(r == -ENOENT ? r : -EBADMSG, "Token: 'tpm2-blob' missing or not base64.");
+                return refuse(ret_reason, EBADMSG, "'tpm2-blob' is not a base64 string");
         if (blob_size == 0 || blob_size > TPM2_BLOB_MAX)
-                return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "Token: blob size %zu out of range.", blob_size);
+                return refuse(ret_reason, EBADMSG, "'tpm2-blob' is empty or larger than 4096 bytes");
 
-        r = parse_pcrs(o, &k->pcr_mask);
+        r = parse_pcrs(o, &k->pcr_mask, ret_reason);
         if (r < 0)
                 return r;
-        r = parse_enum(o, "tpm2-pcr-bank", banks, bank_ids, 2, TPM2_ALG_SHA256, &k->pcr_bank);
+        r = parse_enum(o, "tpm2-pcr-bank", banks, bank_ids, 2, TPM2_ALG_SHA256,
+                       "'tpm2-pcr-bank' is not a string",
+                       "'tpm2-pcr-bank' names a PCR bank cvm-enroll does not support",
+                       &k->pcr_bank, ret_reason);
         if (r < 0)
                 return r;
         /* Tokens older than the field were always sealed under ECC. */
-        r = parse_enum(o, "tpm2-primary-alg", algs, alg_ids, 2, TPM2_ALG_ECC, &k->primary_alg);
+        r = parse_enum(o, "tpm2-primary-alg", algs, alg_ids, 2, TPM2_ALG_ECC,
+                       "'tpm2-primary-alg' is not a string", "'tpm2-primary-alg' is neither ecc nor rsa",
+                       &k->primary_alg, ret_reason);
         if (r < 0)
                 return r;
 
         r = json_get_hex(o, "tpm2-policy-hash", &ph, &ph_size);
         if (r < 0 && r != -ENOENT)
-                return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "Token: 'tpm2-policy-hash' is not hex.");
+                return refuse(ret_reason, EBADMSG, "'tpm2-policy-hash' is not a hex string");
         if (r >= 0 && ph_size != TPM2_SHA256_SIZE)
-                return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "Token: policy hash of %zu bytes.", ph_size);
+                return refuse(ret_reason, EBADMSG, "'tpm2-policy-hash' is not 32 bytes long");
 
-        r = parse_optional_bool(o, "tpm2-pin", &pin);
+        r = parse_optional_bool(o, "tpm2-pin", "'tpm2-pin' is not a boolean", &pin, ret_reason);
         if (r < 0)
                 return r;
         if (pin)
-                return log_debug_errno(SYNTHETIC_ERRNO(EOPNOTSUPP), "Token needs a PIN.");
+                return refuse(ret_reason, EOPNOTSUPP,
+                              "the token needs a PIN, which cvm-enroll cannot ask for");
         if (json_object_object_get_ex(o, "tpm2_pubkey", &pk) && !json_object_is_type(pk, json_type_null) &&
             !(json_object_is_type(pk, json_type_string) && json_object_get_string_len(pk) == 0))
-                return log_debug_errno(SYNTHETIC_ERRNO(EOPNOTSUPP), "Token uses a signed PCR policy.");
+                return refuse(ret_reason, EOPNOTSUPP,
+                              "the token uses a signed PCR policy (tpm2_pubkey), which cvm-enroll does not "
+                              "support");
 
         r = json_get_base64(o, "tpm2_srk", &srk, &srk_size);
         if (r < 0 && r != -ENOENT)
-                return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "Token: 'tpm2_srk' is not base64.");
+                return refuse(ret_reason, EBADMSG, "'tpm2_srk' is not a base64 string");
         if (r >= 0 && (srk_size == 0 || srk_size > 1024))
-                return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "Token: 'tpm2_srk' size out of range.");
+                return refuse(ret_reason, EBADMSG, "'tpm2_srk' is empty or larger than 1024 bytes");
 
         k->blob = TAKE_PTR(blob);
         k->blob_size = blob_size;
@@ -161,36 +178,57 @@ static int parse_sealed(json_object *o, Tpm2SealedKey *k) {
         return 0;
 }
 
-int tpm2_token_parse(const char *json, Tpm2Token *ret) {
+static int token_parse(const char *json, Tpm2Token *ret, const char **ret_reason) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_(tpm2_token_done) Tpm2Token t = {};
         const char *type;
         int r;
 
-        if (!json || !ret)
-                return -EINVAL;
         r = json_parse_object(json, strnlen(json, JSON_INPUT_MAX + 1), &o);
         if (r < 0)
-                return log_debug_errno(r, "Token is not a JSON object.");
+                return refuse(ret_reason, r,
+                              "the token is not a JSON object, or is nested too deeply or too large");
         r = json_get_string(o, "type", &type);
         if (r < 0)
-                return log_debug_errno(SYNTHETIC_ERRNO(EBADMSG), "Token has no type.");
-        if (!streq(type, TPM2_TOKEN_TYPE))
-                return -EMEDIUMTYPE;
+                return refuse(ret_reason, EBADMSG, "the token has no type");
+        /* Compare the whole string: json-c keeps a "\u0000" inside it, and
+         * libcryptsetup, reading the type as a C string, would have sent us
+         * "systemd-tpm2\u0000junk" as one of ours. */
+        if (!streq(type, TPM2_TOKEN_TYPE) ||
+            json_object_get_string_len(json_object_object_get(o, "type")) != (int) strlen(TPM2_TOKEN_TYPE))
+                return refuse(ret_reason, EMEDIUMTYPE, "the token is not of type systemd-tpm2");
 
-        r = parse_keyslot(o, &t.keyslot);
+        r = parse_keyslot(o, &t.keyslot, ret_reason);
         if (r < 0)
                 return r;
-        r = parse_sealed(o, &t.key);
+        r = parse_sealed(o, &t.key, ret_reason);
         if (r < 0)
                 return r;
-        r = parse_optional_bool(o, "cvm-temporary", &t.temporary);
+        r = parse_optional_bool(o, "cvm-temporary", "'cvm-temporary' is not a boolean", &t.temporary,
+                                ret_reason);
         if (r < 0)
                 return r;
 
         *ret = t;
         t = (Tpm2Token) {};
         return 0;
+}
+
+int tpm2_token_parse(const char *json, Tpm2Token *ret) {
+        const char *reason;
+
+        if (!json || !ret)
+                return -EINVAL;
+        return token_parse(json, ret, &reason);
+}
+
+const char *tpm2_token_invalid_reason(const char *json) {
+        _cleanup_(tpm2_token_done) Tpm2Token t = {};
+        const char *reason = NULL;
+
+        if (!json)
+                return "the token could not be read";
+        return token_parse(json, &t, &reason) < 0 ? reason : NULL;
 }
 
 static int add_string(json_object *o, const char *key, const char *value) {

@@ -29,5 +29,10 @@ void tpm2_token_done(Tpm2Token *t);
  * human-readable reason goes to the debug log. */
 int tpm2_token_parse(const char *json, Tpm2Token *ret);
 
+/* Why tpm2_token_parse() refuses @json, in a few words for the user (a
+ * static string naming the field, never the token's own bytes), or NULL if
+ * it parses. */
+const char *tpm2_token_invalid_reason(const char *json);
+
 /* Serialize; the result is what systemd 252 would write for the same key. */
 int tpm2_token_format(const Tpm2Token *t, char **ret);
