@@ -155,12 +155,6 @@ static int run(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r;
-        /* tpm2-tss logs each TPM error response to stderr itself
-         * ("WARNING:esys:…", "ERROR:esys:…"): several lines of noise for a
-         * failure we report once, in words. An explicit TSS2_LOG or our own
-         * debug level lets it through. */
-        if (log_get_max_level() < LOG_DEBUG)
-                (void) setenv("TSS2_LOG", "all+none", /* overwrite= */ 0);
         if (arg.device)
                 (void) log_set_field("CVM_DEVICE", arg.device);
         return dispatch_verb(argc - optind, argv + optind, verbs);

@@ -86,6 +86,13 @@ int tpm2_context_new(const char *spec, Tpm2Context **ret) {
         if (r < 0)
                 return log_debug_errno(r, "Invalid TPM device specification '%s'.", strna(spec));
 
+        /* tpm2-tss logs every TPM error response to stderr on its own
+         * (WARNING:esys …); the tools report each failure once, in words.
+         * An explicit TSS2_LOG, or our debug level, lets its log through.
+         * tpm2-tss reads this variable only, hence setenv(). */
+        if (log_get_max_level() < LOG_DEBUG)
+                (void) setenv("TSS2_LOG", "all+none", /* overwrite= */ 0);
+
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
