@@ -8,8 +8,8 @@
 
 /* Base64 without line breaks. */
 int base64_encode(const void *data, size_t size, char **ret);
-/* Accepts standard base64 with optional padding and embedded newlines
- * (console transport folds lines). @len may be (size_t) -1 for strlen. */
+/* Accepts standard, padded base64 with embedded whitespace (console
+ * transport folds lines). @len may be (size_t) -1 for strlen. */
 int base64_decode(const char *s, size_t len, void **ret, size_t *ret_size);
 
 /* Lower-case hex, as systemd writes tpm2-policy-hash. */

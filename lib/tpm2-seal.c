@@ -9,11 +9,8 @@
         (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |                 \
          TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH)
 
-static const TPMT_SYM_DEF_OBJECT aes128_cfb = {
-        .algorithm = TPM2_ALG_AES,
-        .keyBits.aes = 128,
-        .mode.aes = TPM2_ALG_CFB,
-};
+/* A macro, not a const object: C requires constant initializers. */
+#define AES128_CFB { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB }
 
 /* systemd 252's primary templates. Same template + same owner seed = same
  * key, which is why the primary need not be stored. */
@@ -24,7 +21,7 @@ static const TPM2B_PUBLIC primary_template_ecc = {
                 .nameAlg = TPM2_ALG_SHA256,
                 .objectAttributes = PRIMARY_ATTRS,
                 .parameters.eccDetail = {
-                        .symmetric = aes128_cfb,
+                        .symmetric = AES128_CFB,
                         .scheme.scheme = TPM2_ALG_NULL,
                         .curveID = TPM2_ECC_NIST_P256,
                         .kdf.scheme = TPM2_ALG_NULL,
@@ -39,7 +36,7 @@ static const TPM2B_PUBLIC primary_template_rsa = {
                 .nameAlg = TPM2_ALG_SHA256,
                 .objectAttributes = PRIMARY_ATTRS,
                 .parameters.rsaDetail = {
-                        .symmetric = aes128_cfb,
+                        .symmetric = AES128_CFB,
                         .scheme.scheme = TPM2_ALG_NULL,
                         .keyBits = 2048,
                 },
@@ -178,12 +175,16 @@ int tpm2_seal(Tpm2Context *c, uint32_t pcr_mask, Tpm2SealedKey *ret_key, Secret 
         if (pcr_mask >> (PCR_INDEX_MAX + 1))
                 return -EINVAL;
 
-        r = tpm2_pcr_read(c, pcr_mask, values);
-        if (r < 0)
-                return r;
-        r = tpm2_policy_pcr_update(policy, pcr_mask, (const uint8_t (*)[TPM2_SHA256_SIZE]) values);
-        if (r < 0)
-                return r;
+        /* No PCRs: no PolicyPCR, the policy stays all zeros — what systemd
+         * does for --tpm2-pcrs= (bound to this TPM, not to its state). */
+        if (pcr_mask != 0) {
+                r = tpm2_pcr_read(c, pcr_mask, values);
+                if (r < 0)
+                        return r;
+                r = tpm2_policy_pcr_update(policy, pcr_mask, (const uint8_t (*)[TPM2_SHA256_SIZE]) values);
+                if (r < 0)
+                        return r;
+        }
 
         r = secret_new_random(TPM2_SEAL_SECRET_SIZE, &secret);
         if (r < 0)
@@ -267,11 +268,14 @@ static int unseal_once(Tpm2Context *c, const Tpm2SealedKey *key, const Tpm2Handl
         if (r < 0)
                 return r;
 
-        tpm2_pcr_selection(key->pcr_mask, &sel);
-        rc = TPM2_CALL(c, Esys_PolicyPCR(c->esys, session.tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                         &(TPM2B_DIGEST) {}, &sel));
-        if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_PolicyPCR failed: %s", tpm2_rc_string(rc));
+        if (key->pcr_mask != 0) {
+                tpm2_pcr_selection(key->pcr_mask, &sel);
+                rc = TPM2_CALL(c, Esys_PolicyPCR(c->esys, session.tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                                 &(TPM2B_DIGEST) {}, &sel));
+                if (rc != TSS2_RC_SUCCESS)
+                        return log_debug_errno(tpm2_rc_to_errno(rc), "TPM2_PolicyPCR failed: %s",
+                                               tpm2_rc_string(rc));
+        }
 
         if (key->policy_hash_size > 0) {
                 rc = TPM2_CALL(c, Esys_PolicyGetDigest(c->esys, session.tr, ESYS_TR_NONE, ESYS_TR_NONE,

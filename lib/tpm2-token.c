@@ -283,9 +283,10 @@ int tpm2_token_format(const Tpm2Token *t, char **ret) {
         /* Field order as systemd 252 writes it, so the JSON is the same. */
         if (add_string(o, "type", TPM2_TOKEN_TYPE) < 0 || add_object(o, "keyslots", slots) < 0 ||
             add_string(o, "tpm2-blob", blob) < 0 || add_object(o, "tpm2-pcrs", pcrs) < 0 ||
-            add_string(o, "tpm2-pcr-bank", "sha256") < 0 ||
+            /* systemd writes no bank for an empty PCR list */
+            (t->key.pcr_mask != 0 && add_string(o, "tpm2-pcr-bank", "sha256") < 0) ||
             add_string(o, "tpm2-primary-alg", t->key.primary_alg == TPM2_ALG_ECC ? "ecc" : "rsa") < 0 ||
-            add_string(o, "tpm2-policy-hash", ph) < 0 ||
+            (t->key.policy_hash_size > 0 && add_string(o, "tpm2-policy-hash", ph) < 0) ||
             add_object(o, "tpm2-pin", json_object_new_boolean(false)) < 0)
                 return -ENOMEM;
         if (t->key.srk) {

@@ -189,6 +189,23 @@ check "systemd-cryptenroll accepts the volume for PCR 7" sd_enroll "$img" 7
 check "systemd-cryptenroll: PCR 7 already enrolled" contains "$(cat "$tmp/sd.log")" "already enrolled"
 check_eq "systemd-cryptenroll wrote nothing" "$before" "$(luks_state "$img")"
 
+echo "# (b2) no PCRs (--tpm2-pcrs=): bound to the TPM only, no PolicyPCR"
+none_img=$tmp/sd-none.img
+luks_image "$none_img" "$pass"
+sd_enroll "$none_img" "" || die "systemd-cryptenroll --tpm2-pcrs= failed: $(cat "$tmp/sd.log")"
+check "check passes on systemd's token without PCRs" enroll check --device="$none_img"
+sd_none_tok=$(token_json "$none_img" 0)
+none_img=$tmp/cvm-none.img
+luks_image "$none_img" "$pass"
+out=$(enroll tpm2 --device="$none_img" --pcrs= --unlock-key-file="$pass" --json)
+check_eq "cvm-enroll tpm2 --pcrs=: changed" True "$(json_field "$out" changed)"
+check "token without PCRs has systemd 252's fields and values" \
+        cmp_tokens "$(token_json "$none_img" "$(json_field "$out" token)")" "$sd_none_tok"
+before=$(luks_state "$none_img")
+check "systemd-cryptenroll accepts the volume for no PCRs" sd_enroll "$none_img" ""
+check "systemd-cryptenroll: empty PCR set already enrolled" contains "$(cat "$tmp/sd.log")" "already enrolled"
+check_eq "systemd-cryptenroll wrote nothing (no PCRs)" "$before" "$(luks_state "$none_img")"
+
 echo "# (c) a rerun of cvm-enroll tpm2 is a no-op"
 before=$(luks_state "$img")
 out=$(enroll tpm2 --device="$img" --unlock-key-file="$pass" --json)
