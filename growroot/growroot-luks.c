@@ -83,7 +83,8 @@ static int load_volume_key(struct crypt_device *cd, const char *tpm2_device, con
         return 0;
 }
 
-int luks_grow(const BlockStack *s, const char *tpm2_device, const char *keydata, bool dry_run, LuksPlan *ret) {
+int luks_grow(const BlockStack *s, const char *tpm2_device, const char *keydata, bool dry_run,
+              uint64_t planned_size, LuksPlan *ret) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
         struct crypt_active_device cad;
         const char *under = s->part_device ?: s->disk;
@@ -97,13 +98,18 @@ int luks_grow(const BlockStack *s, const char *tpm2_device, const char *keydata,
                 return log_debug_errno(r, "Cannot find active LUKS mapping '%s': %m", s->crypt_name);
         luks_setup_logging(cd);
         if (!streq_ptr(crypt_get_type(cd), CRYPT_LUKS2))
-                return log_debug_errno(SYNTHETIC_ERRNO(EMEDIUMTYPE), "'%s' is not LUKS2.", s->crypt_name);
+                return log_refusal_errno(SYNTHETIC_ERRNO(EMEDIUMTYPE), "'%s' is not LUKS2; only LUKS2 grows online.",
+                                         s->crypt_name);
         r = crypt_get_active_device(cd, s->crypt_name, &cad);
         if (r < 0)
                 return r;
         r = blockdev_size(under, &dev_size);
         if (r < 0)
                 return log_debug_errno(r, "Cannot get the size of '%s': %m", under);
+        /* A dry run has not grown the partition: plan against the size the
+         * partition step would have given it. */
+        if (dry_run)
+                dev_size = MAX(dev_size, planned_size);
 
         p.old_size = cad.size * 512;
         p.new_size = dev_size > cad.offset * 512 ? dev_size - cad.offset * 512 : 0;

@@ -47,6 +47,43 @@ static int gpt_header_info(int fd, uint64_t ss, uint64_t *ret_alternate, uint64_
         return 0;
 }
 
+/* Does sector 0 hold a protective MBR (an entry of type 0xEE)? Then the
+ * disk is GPT, whatever libfdisk made of it: when neither GPT header is
+ * usable (primary corrupt and the backup not at the end of a grown disk,
+ * or a disk smaller than its GPT) libfdisk falls back to reading the
+ * protective MBR as a DOS table whose partition 1 is the 0xEE entry, and
+ * growing that would mean writing a DOS table over a GPT disk. */
+static int has_protective_mbr(int fd) {
+        uint8_t mbr[512];
+        ssize_t k;
+
+        k = pread(fd, mbr, sizeof mbr, 0);
+        if (k != (ssize_t) sizeof mbr)
+                return k < 0 ? negative_errno() : -EIO;
+        if (mbr[510] != 0x55 || mbr[511] != 0xAA)
+                return 0;
+        for (size_t i = 0; i < 4; i++)
+                if (mbr[446 + 16 * i + 4] == 0xEE)
+                        return 1;
+        return 0;
+}
+
+/* Explain a protective MBR without a GPT libfdisk could use: a disk
+ * smaller than its primary header says, or a corrupt primary GPT whose
+ * backup is not where the disk ends. Never repaired: which copy is right
+ * is not ours to guess. */
+static int refuse_unusable_gpt(int fd, const BlockStack *s, uint64_t ss, uint64_t nsect) {
+        uint64_t alternate, entries;
+
+        if (gpt_header_info(fd, ss, &alternate, &entries) >= 0 && alternate > nsect - 1)
+                return log_refusal_errno(SYNTHETIC_ERRNO(EUCLEAN),
+                                         "'%s' is smaller than its GPT says (backup header at LBA %" PRIu64
+                                         ", disk has %" PRIu64 " sectors); not growing.", s->disk, alternate, nsect);
+        return log_refusal_errno(SYNTHETIC_ERRNO(EUCLEAN),
+                                 "'%s' has a protective MBR but no valid GPT: the primary GPT is corrupt and no "
+                                 "backup GPT is at the end of the disk; not growing, not repairing.", s->disk);
+}
+
 static int read_u64_file(const char *path, uint64_t *ret) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         unsigned long long v;
@@ -92,52 +129,67 @@ static int check_last(struct fdisk_context *c, size_t partno0, uint64_t start) {
                 if (fdisk_partition_get_partno(pa) == partno0 || !fdisk_partition_has_start(pa))
                         continue;
                 if (fdisk_partition_get_start(pa) > start) {
+                        size_t next = fdisk_partition_get_partno(pa) + 1;
                         fdisk_free_iter(it);
-                        return log_debug_errno(SYNTHETIC_ERRNO(ENOTEMPTY),
-                                               "Partition %zu follows; cannot grow partition %zu.",
-                                               fdisk_partition_get_partno(pa) + 1, partno0 + 1);
+                        return log_refusal_errno(SYNTHETIC_ERRNO(ENOTEMPTY),
+                                                 "Partition %zu follows partition %zu on '%s'; only the last "
+                                                 "partition grows.", next, partno0 + 1, fdisk_get_devname(c));
                 }
         }
         fdisk_free_iter(it);
         return 0;
 }
 
-static int plan_on(struct fdisk_context *c, int fd, const BlockStack *s, bool warned_corrupt, PartPlan *ret) {
+/* @corrupt: libfdisk's complaint about the table, if it had one. */
+static int plan_on(struct fdisk_context *c, int fd, const BlockStack *s, const char *corrupt, PartPlan *ret) {
         _cleanup_(fdisk_unref_partitionp) struct fdisk_partition *pa = NULL;
         uint64_t ss = fdisk_get_sector_size(c), nsect = fdisk_get_nsectors(c), grain, last_usable;
         size_t partno0 = s->partno - 1;
         PartPlan p = { .sector_size = ss };
         int r;
 
+        if (!fdisk_is_label(c, GPT)) {
+                r = has_protective_mbr(fd);
+                if (r < 0)
+                        return log_debug_errno(r, "Cannot read the MBR of '%s': %m", s->disk);
+                if (r > 0)
+                        return refuse_unusable_gpt(fd, s, ss, nsect);
+        }
         if (!fdisk_has_label(c))
-                return log_debug_errno(SYNTHETIC_ERRNO(ENOMEDIUM), "'%s' has no partition table.", s->disk);
-        if (warned_corrupt)
-                return log_debug_errno(SYNTHETIC_ERRNO(EUCLEAN),
-                                       "libfdisk found a corrupt partition table on '%s'.", s->disk);
+                return log_refusal_errno(SYNTHETIC_ERRNO(ENOMEDIUM), "'%s' has no partition table.", s->disk);
+        /* libfdisk would "correct" it from the other copy on write; we
+         * don't: which copy is right is not ours to guess. */
+        if (corrupt)
+                return log_refusal_errno(SYNTHETIC_ERRNO(EUCLEAN),
+                                         "Partition table of '%s' is damaged (libfdisk: \"%s\"); not growing, not "
+                                         "repairing.", s->disk, corrupt);
 
         if (fdisk_is_label(c, GPT)) {
                 uint64_t alternate, entries;
                 p.label = "gpt";
                 r = gpt_header_info(fd, ss, &alternate, &entries);
                 if (r < 0)
-                        return log_debug_errno(SYNTHETIC_ERRNO(EUCLEAN), "Primary GPT header of '%s' unreadable.",
-                                               s->disk);
+                        return log_refusal_errno(SYNTHETIC_ERRNO(EUCLEAN), "Primary GPT header of '%s' unreadable.",
+                                                 s->disk);
                 if (alternate > nsect - 1)
-                        return log_debug_errno(SYNTHETIC_ERRNO(EUCLEAN),
-                                               "'%s' is smaller than its GPT says (backup header at LBA %" PRIu64
-                                               ", disk has %" PRIu64 " sectors).", s->disk, alternate, nsect);
+                        return log_refusal_errno(SYNTHETIC_ERRNO(EUCLEAN),
+                                                 "'%s' is smaller than its GPT says (backup header at LBA %" PRIu64
+                                                 ", disk has %" PRIu64 " sectors); not growing.", s->disk, alternate,
+                                                 nsect);
                 p.relocate_backup = alternate != nsect - 1;
                 last_usable = nsect - 2 - entries;
         } else if (fdisk_is_label(c, DOS)) {
                 p.label = "dos";
                 if (s->partno > 4)
-                        return log_debug_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
-                                               "Partition %u is a logical DOS partition; only primary ones grow.",
-                                               s->partno);
+                        return log_refusal_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
+                                                 "Partition %u of '%s' is a logical DOS partition; only primary "
+                                                 "partitions grow.", s->partno, s->disk);
                 /* MBR fields are 32-bit sector counts. */
                 last_usable = MIN(nsect - 1, (uint64_t) UINT32_MAX - 1);
         } else
-                return log_debug_errno(SYNTHETIC_ERRNO(EOPNOTSUPP), "Unsupported partition table on '%s'.", s->disk);
+                return log_refusal_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
+                                         "'%s' has a %s partition table; only GPT and DOS tables grow.", s->disk,
+                                         fdisk_label_get_name(fdisk_get_label(c, NULL)));
 
         r = fdisk_get_partition(c, partno0, &pa);
         if (r < 0 || !fdisk_partition_is_used(pa))
@@ -145,9 +197,10 @@ static int plan_on(struct fdisk_context *c, int fd, const BlockStack *s, bool wa
         p.start = fdisk_partition_get_start(pa);
         p.old_end = fdisk_partition_get_end(pa);
         if (p.old_end > last_usable)
-                return log_debug_errno(SYNTHETIC_ERRNO(EUCLEAN),
-                                       "Partition %u ends beyond the end of '%s': the disk is smaller than the "
-                                       "table claims.", s->partno, s->disk);
+                return log_refusal_errno(SYNTHETIC_ERRNO(EUCLEAN),
+                                         "Partition %u ends beyond the end of '%s' (sector %" PRIu64 ", last usable %"
+                                         PRIu64 "): the disk is smaller than the table claims; not growing.",
+                                         s->partno, s->disk, p.old_end, last_usable);
         r = check_last(c, partno0, p.start);
         if (r < 0)
                 return r;
@@ -190,8 +243,8 @@ static int open_disk(const char *disk, bool write, int *ret_fd) {
 
 int part_plan(const BlockStack *s, PartPlan *ret) {
         _cleanup_(fdisk_unref_contextp) struct fdisk_context *c = NULL;
+        _cleanup_free_ char *corrupt = NULL;
         _cleanup_close_ int fd = -EBADF;
-        bool corrupt = false;
         int r;
 
         r = open_disk(s->disk, false, &fd);
@@ -223,12 +276,27 @@ static int tell_kernel(int fd, const BlockStack *s, const PartPlan *p) {
 int part_apply(const BlockStack *s, PartPlan *ret) {
         _cleanup_(fdisk_unref_contextp) struct fdisk_context *c = NULL;
         _cleanup_(fdisk_unref_partitionp) struct fdisk_partition *pa = NULL;
+        _cleanup_free_ char *corrupt = NULL;
         _cleanup_close_ int fd = -EBADF;
-        bool corrupt = false, table_done;
+        bool table_done;
         PartPlan p;
         int r;
 
         r = open_disk(s->disk, true, &fd);
+        if (r == -EROFS) {
+                /* A read-only disk is bad input only when there is something
+                 * to write: a rerun with nothing to grow still succeeds. */
+                r = part_plan(s, &p);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        *ret = p;
+                        return 0;
+                }
+                return log_refusal_errno(SYNTHETIC_ERRNO(EROFS),
+                                         "'%s' is read-only; cannot grow partition %u to the end of the disk.",
+                                         s->disk, s->partno);
+        }
         if (r < 0)
                 return log_debug_errno(r, "Failed to open '%s' for writing: %m", s->disk);
         r = fdisk_open_fd(fd, s->disk, false, &corrupt, &c);

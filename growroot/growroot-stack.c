@@ -22,6 +22,7 @@ void block_stack_done(BlockStack *s) {
         free(s->part_device);
         free(s->disk);
         free(s->mountpoint);
+        free(s->fstype);
         *s = (BlockStack) {};
 }
 
@@ -122,12 +123,12 @@ static int stack_from_devno(dev_t devno, BlockStack *s) {
         if (sysfs_read(devno, "dm/uuid", buf, sizeof buf) >= 0) {
                 /* dm-crypt uuids look like CRYPT-LUKS2-<uuid>-<name>. */
                 if (strncmp(buf, "CRYPT-LUKS1-", 12) == 0)
-                        return log_debug_errno(SYNTHETIC_ERRNO(EMEDIUMTYPE), "'%s' is LUKS1; only LUKS2 grows online.",
-                                               s->fs_device);
+                        return log_refusal_errno(SYNTHETIC_ERRNO(EMEDIUMTYPE),
+                                                 "'%s' is LUKS1; only LUKS2 grows online.", s->fs_device);
                 if (strncmp(buf, "CRYPT-LUKS2-", 12) != 0)
-                        return log_debug_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
-                                               "'%s' is a device-mapper device other than LUKS2 (%s).", s->fs_device,
-                                               buf);
+                        return log_refusal_errno(SYNTHETIC_ERRNO(EOPNOTSUPP),
+                                                 "'%s' is a device-mapper device other than LUKS2 (%s); not growing it.",
+                                                 s->fs_device, buf);
                 r = sysfs_read(devno, "dm/name", buf, sizeof buf);
                 if (r < 0)
                         return r;
@@ -158,7 +159,7 @@ int block_stack_from_device(const char *dev, BlockStack *ret) {
         if (stat(dev, &st) < 0)
                 return log_debug_errno(errno, "Cannot stat '%s': %m", dev);
         if (!S_ISBLK(st.st_mode))
-                return log_debug_errno(SYNTHETIC_ERRNO(ENOTBLK), "'%s' is not a block device.", dev);
+                return log_refusal_errno(SYNTHETIC_ERRNO(ENOTBLK), "'%s' is not a block device.", dev);
         r = stack_from_devno(st.st_rdev, &s);
         if (r < 0) {
                 block_stack_done(&s);
@@ -194,10 +195,17 @@ int block_stack_from_mount(const char *path, BlockStack *ret) {
         else if (mnt_fs_get_devno(fs) != 0 && major(mnt_fs_get_devno(fs)) != 0)
                 r = stack_from_devno(mnt_fs_get_devno(fs), &s);
         else
-                r = log_debug_errno(SYNTHETIC_ERRNO(ENOTBLK), "'%s' is not on a block device.", real);
+                r = log_refusal_errno(SYNTHETIC_ERRNO(ENOTBLK), "'%s' is not on a block device.", real);
         if (r < 0) {
                 block_stack_done(&s);
                 return r;
+        }
+        if (mnt_fs_get_fstype(fs)) {
+                s.fstype = strdup(mnt_fs_get_fstype(fs));
+                if (!s.fstype) {
+                        block_stack_done(&s);
+                        return -ENOMEM;
+                }
         }
         s.mountpoint = TAKE_PTR(real);
         *ret = s;

@@ -28,6 +28,9 @@ static bool arg_dry_run = false;
 static bool arg_initrd = false;
 static const char *arg_keydata = KEYDATA_PATH_DEFAULT;
 
+/* Set once a step has refused bad input in its own error line. */
+static bool refused = false;
+
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
                "Grow the root partition, its LUKS2 container and its filesystem online.\n\n"
@@ -105,8 +108,14 @@ int growroot_exit_status(int r) {
         }
 }
 
+void growroot_note_refusal(void) {
+        refused = true;
+}
+
 static int fail(int r, const char *what) {
-        log_error_errno(r, "Failed to %s: %m", what);
+        /* A refusal already said what is wrong and where, in one line. */
+        if (!refused)
+                log_error_errno(r, "Failed to %s: %m", what);
         return growroot_exit_status(r);
 }
 
@@ -133,6 +142,10 @@ static int run(int argc, char *argv[]) {
         _cleanup_(block_stack_done) BlockStack s = {};
         _cleanup_free_ char *initrd_device = NULL;
         bool any = false;
+        /* --dry-run: the size the next device up would have once the step
+         * below it ran, so the plan shows every step that a real run would
+         * take (0: nothing planned below, use the device's size). */
+        uint64_t planned = 0;
         struct rusage ru;
         int r;
 
@@ -160,6 +173,14 @@ static int run(int argc, char *argv[]) {
         if (s.crypt_name)
                 json_object_object_add(out, "luks", json_object_new_string(s.crypt_name));
 
+        /* Refuse a filesystem we cannot grow before the partition step
+         * writes anything: bad input leaves the disk as it was. */
+        if (s.mountpoint && !arg_initrd) {
+                r = fs_check(&s);
+                if (r < 0)
+                        return fail(r, "check the filesystem");
+        }
+
         if (s.partno > 0) {
                 PartPlan p = {};
                 r = arg_dry_run ? part_plan(&s, &p) : part_apply(&s, &p);
@@ -174,11 +195,12 @@ static int run(int argc, char *argv[]) {
                 json_object_object_add(j, "backup_relocated", json_object_new_boolean(p.relocate_backup));
                 json_object_object_add(out, "partition_step", j);
                 any = any || r > 0;
+                planned = arg_dry_run && r > 0 ? (p.new_end - p.start + 1) * p.sector_size : 0;
         }
 
         if (s.crypt_name && !arg_initrd) {
                 LuksPlan l = {};
-                r = luks_grow(&s, arg_common.tpm2_device, arg_keydata, arg_dry_run, &l);
+                r = luks_grow(&s, arg_common.tpm2_device, arg_keydata, arg_dry_run, planned, &l);
                 if (r < 0)
                         return fail(r, r == -ENOKEY ? "unlock the LUKS2 volume: no TPM2 token opens it and there is "
                                                       "no legacy key; the volume was not resized"
@@ -189,11 +211,12 @@ static int run(int argc, char *argv[]) {
                 json_object_object_add(j, "tpm2_commands", json_object_new_int((int) l.tpm2_commands));
                 json_object_object_add(out, "luks_step", j);
                 any = any || r > 0;
+                planned = arg_dry_run && r > 0 ? l.new_size : 0;
         }
 
         if (s.mountpoint && !arg_initrd) {
                 FsPlan f = {};
-                r = fs_grow(&s, arg_dry_run, &f);
+                r = fs_grow(&s, arg_dry_run, planned, &f);
                 if (r < 0)
                         return fail(r, "grow the filesystem");
                 print_step(f.type, r > 0, f.old_size, f.new_size, NULL);

@@ -16,6 +16,13 @@ enum {
 /* Map an errno from a step to the exit status above (or 1). */
 int growroot_exit_status(int r);
 
+/* Refusing bad input (a layout we don't grow, a corrupt table, a read-only
+ * disk): the step that finds it says what is wrong in one error-level line,
+ * naming the device and the reason, and main() adds no second, vaguer
+ * "Failed to …: Directory not empty". Returns -ERRNO_VALUE(error). */
+void growroot_note_refusal(void);
+#define log_refusal_errno(error, ...) (growroot_note_refusal(), log_error_errno(error, __VA_ARGS__))
+
 /* The device stack under a mount point (or under --device). */
 typedef struct BlockStack {
         char *fs_device;     /* what the filesystem sits on: /dev/dm-0 or /dev/vda2 */
@@ -24,6 +31,7 @@ typedef struct BlockStack {
         char *disk;          /* the whole disk: /dev/vda */
         unsigned partno;     /* kernel partition number, 0 if none */
         char *mountpoint;    /* NULL with --device and nothing mounted */
+        char *fstype;        /* libmount's name of the mounted filesystem, or NULL */
 } BlockStack;
 
 void block_stack_done(BlockStack *s);
@@ -46,21 +54,30 @@ int part_apply(const BlockStack *s, PartPlan *ret);
 
 /* LUKS2 step: grow the active dm-crypt mapping to its device. 1 changed
  * (or would, with @dry_run), 0 nothing to do. -ENOKEY if a key was needed
- * and neither a TPM2 token nor the legacy key file gave one. */
+ * and neither a TPM2 token nor the legacy key file gave one. With @dry_run,
+ * @planned_size is the size the partition would have after the partition
+ * step (0: its current size), so the plan shows what a real run would do. */
 typedef struct LuksPlan {
         uint64_t old_size, new_size; /* bytes of the mapping */
         const char *unlocked_with;   /* "none", "tpm2", "keydata" */
         int keyslot;
         unsigned tpm2_commands;
 } LuksPlan;
-int luks_grow(const BlockStack *s, const char *tpm2_device, const char *keydata, bool dry_run, LuksPlan *ret);
+int luks_grow(const BlockStack *s, const char *tpm2_device, const char *keydata, bool dry_run,
+              uint64_t planned_size, LuksPlan *ret);
 
 /* Filesystem step. */
 typedef struct FsPlan {
         const char *type; /* "ext4", "xfs", "btrfs" */
         uint64_t old_size, new_size; /* bytes */
 } FsPlan;
-int fs_grow(const BlockStack *s, bool dry_run, FsPlan *ret);
+/* 0 if the filesystem at s->mountpoint is one we grow, else a refusal
+ * (-EMEDIUMTYPE, -EOPNOTSUPP). Checked before any step writes, so bad
+ * input leaves the disk untouched. */
+int fs_check(const BlockStack *s);
+/* With @dry_run, @planned_size is the size the device under the filesystem
+ * would have after the earlier steps (0: its current size). */
+int fs_grow(const BlockStack *s, bool dry_run, uint64_t planned_size, FsPlan *ret);
 
 int blockdev_size(const char *path, uint64_t *ret);
 

@@ -11,7 +11,7 @@ packages=(
         libsystemd-dev libjson-c-dev libssl-dev
         # host tier: TPM simulator, independent peers, disk tools
         swtpm swtpm-tools tpm2-tools cryptsetup-bin systemd
-        fdisk gdisk e2fsprogs xfsprogs btrfs-progs util-linux python3
+        fdisk gdisk e2fsprogs xfsprogs btrfs-progs squashfs-tools util-linux python3
         openssh-client openssh-server
         # vm tier
         qemu-system-x86 qemu-utils ovmf sbsigntool systemd-boot-efi binutils
