@@ -12,7 +12,7 @@ packages=(
         # host tier: TPM simulator, independent peers, disk tools
         swtpm swtpm-tools tpm2-tools cryptsetup-bin systemd
         fdisk gdisk e2fsprogs xfsprogs btrfs-progs squashfs-tools util-linux python3
-        openssh-client openssh-server
+        openssh-client openssh-server cloud-guest-utils
         # vm tier
         qemu-system-x86 qemu-utils ovmf sbsigntool systemd-boot-efi binutils
         busybox-static kmod cpio zstd xz-utils dosfstools mtools debootstrap socat
