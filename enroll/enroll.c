@@ -8,6 +8,7 @@
 #include "options.h"
 #include "enroll.h"
 #include "keydata.h"
+#include "luks-util.h"
 #include "pcr-spec.h"
 #include "secret.h"
 #include "verbs.h"
@@ -20,7 +21,11 @@ enum {
         ARG_UNLOCK_TPM2,
         ARG_TEMPORARY,
         ARG_KEYDATA,
+        ARG_ROOT,
 };
+
+static const char *arg_root = NULL;
+static char *arg_root_device = NULL;
 
 static EnrollArgs arg = {
         .pcr_mask = UINT32_C(1) << 7,
@@ -37,6 +42,7 @@ static void help(void) {
                "  wipe-temporary   Remove temporary keyslots after a passing check\n\n"
                "Options:\n"
                "     --device=DEV         LUKS2 block device or image file\n"
+               "     --root=PATH          The LUKS2 device under the filesystem mounted at PATH\n"
                "     --pcrs=LIST          PCRs to seal to, e.g. 7 or 4+7 (default: 7)\n"
                "     --unlock-key-file=FILE\n"
                "                          Unlock with the passphrase in FILE (- for stdin)\n"
@@ -72,6 +78,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "unlock-tpm2", no_argument, NULL, ARG_UNLOCK_TPM2 },
                 { "temporary", no_argument, NULL, ARG_TEMPORARY },
                 { "keydata", required_argument, NULL, ARG_KEYDATA },
+                { "root", required_argument, NULL, ARG_ROOT },
                 {},
         };
         int c, r;
@@ -104,6 +111,10 @@ static int parse_argv(int argc, char *argv[]) {
                         arg.keydata = optarg;
                         r = 1;
                         break;
+                case ARG_ROOT:
+                        arg_root = optarg;
+                        r = 1;
+                        break;
                 default:
                         r = common_parse_option(c, optarg, &arg.common, help);
                 }
@@ -114,8 +125,19 @@ static int parse_argv(int argc, char *argv[]) {
 }
 
 static int need_device(void) {
+        int r;
+
+        if (arg.device && arg_root)
+                return usage_error("--device= and --root= are mutually exclusive");
+        if (arg_root) {
+                r = luks_device_of_mount(arg_root, &arg_root_device);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to find the LUKS2 device under '%s': %m", arg_root);
+                arg.device = arg_root_device;
+        }
         if (!arg.device)
-                return usage_error("--device=DEV is required");
+                return usage_error("--device=DEV or --root=PATH is required");
+        (void) log_set_field("CVM_DEVICE", arg.device);
         return 0;
 }
 
@@ -155,8 +177,6 @@ static int run(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r;
-        if (arg.device)
-                (void) log_set_field("CVM_DEVICE", arg.device);
         return dispatch_verb(argc - optind, argv + optind, verbs);
 }
 

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <libmount/libmount.h>
+#include <limits.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "log.h"
 #include "luks-util.h"
@@ -106,4 +110,60 @@ int luks_unlock_keyslot(struct crypt_device *cd, int keyslot, const Secret *pass
         if (r == -ENOENT || r == -EPERM)
                 return -EPERM;
         return r < 0 ? r : 0;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table *, mnt_unref_table);
+
+/* The dm name of a block device, from sysfs (-ENOTBLK: not a dm device). */
+static int dm_name_of(dev_t devno, char *buf, size_t size) {
+        char p[PATH_MAX];
+        _cleanup_fclose_ FILE *f = NULL;
+
+        snprintf(p, sizeof p, "/sys/dev/block/%u:%u/dm/name", major(devno), minor(devno));
+        f = fopen(p, "re");
+        if (!f)
+                return errno == ENOENT ? -ENOTBLK : negative_errno();
+        if (!fgets(buf, (int) size, f))
+                return -EIO;
+        buf[strcspn(buf, "\n")] = 0;
+        return 0;
+}
+
+int luks_device_of_mount(const char *path, char **ret) {
+        _cleanup_(mnt_unref_tablep) struct libmnt_table *tb = NULL;
+        _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        _cleanup_free_ char *real = NULL;
+        struct libmnt_fs *fs;
+        const char *src, *dev;
+        char name[256];
+        struct stat st;
+        int r;
+
+        real = realpath(path, NULL);
+        if (!real)
+                return log_debug_errno(errno, "Cannot resolve '%s': %m", path);
+        tb = mnt_new_table_from_file("/proc/self/mountinfo");
+        if (!tb)
+                return -EIO;
+        fs = mnt_table_find_target(tb, real, MNT_ITER_BACKWARD);
+        if (!fs || !streq_ptr(mnt_fs_get_target(fs), real))
+                return log_debug_errno(SYNTHETIC_ERRNO(ENOENT), "'%s' is not a mount point.", real);
+        src = mnt_fs_get_srcpath(fs);
+        if (!src || stat(src, &st) < 0 || !S_ISBLK(st.st_mode))
+                return log_debug_errno(SYNTHETIC_ERRNO(ENOTBLK), "'%s' is not mounted from a block device.", real);
+        r = dm_name_of(st.st_rdev, name, sizeof name);
+        if (r < 0)
+                return log_debug_errno(r, "'%s' (%s) is not a device-mapper device.", real, src);
+
+        luks_setup_logging(NULL);
+        r = crypt_init_by_name(&cd, name);
+        if (r < 0)
+                return log_debug_errno(r, "'%s' is not an active dm-crypt mapping: %m", name);
+        if (!streq_ptr(crypt_get_type(cd), CRYPT_LUKS2))
+                return log_debug_errno(SYNTHETIC_ERRNO(EMEDIUMTYPE), "Mapping '%s' is not LUKS2.", name);
+        dev = crypt_get_device_name(cd);
+        if (!dev)
+                return -ENODEV;
+        *ret = strdup(dev);
+        return *ret ? 0 : -ENOMEM;
 }

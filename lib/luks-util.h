@@ -21,6 +21,11 @@ void luks_setup_logging(struct crypt_device *cd);
  * Token plugins are never loaded: we parse the tokens we use ourselves. */
 int luks_open(const char *path, struct crypt_device **ret);
 
+/* The LUKS2 device (e.g. /dev/vda2) under the dm-crypt mapping that the
+ * filesystem mounted at @path sits on. -ENOTBLK if that filesystem is not
+ * on dm-crypt, -EMEDIUMTYPE if the mapping is not LUKS2. */
+int luks_device_of_mount(const char *path, char **ret);
+
 /* Recover the volume key with @passphrase from @keyslot. Pass a real slot
  * whenever one is known: CRYPT_ANY_SLOT tries every slot, argon2id ones
  * included (seconds and hundreds of MiB each). Returns the slot used. */

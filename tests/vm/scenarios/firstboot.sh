@@ -46,7 +46,7 @@ echo "cvm-demo: root opened, root fs ${size0} KiB"
 # --- first boot ---------------------------------------------------------
 check "cvm-enroll tpm2 (unlock with the legacy key file)" \
         cvm-enroll tpm2 --device /dev/vda1 --unlock-keydata=/cc_growpart_keydata --pcrs 7
-check "cvm-enroll check: the new TPM2 token opens the volume" cvm-enroll check --device /dev/vda1
+check "cvm-enroll check --root: the new TPM2 token opens the volume under /" cvm-enroll check --root=/mnt/root
 
 t0=$(now_ms)
 out=$(cvm-growroot --root=/mnt/root --json=short)
@@ -69,7 +69,8 @@ check_eq "second run is a no-op" false "$(echo "$out" | json_field changed)"
 echo "cvm-noop-ms $((t1 - t0))"
 
 check_eq "keyslots before wipe (key file + TPM)" 2 "$(slot_count)"
-check "cvm-enroll wipe-temporary" cvm-enroll wipe-temporary --device /dev/vda1 --keydata=/cc_growpart_keydata
+check "cvm-enroll wipe-temporary --root (as the first-boot unit runs it)" \
+        cvm-enroll wipe-temporary --root=/mnt/root --keydata=/cc_growpart_keydata
 check_eq "one keyslot left (the TPM's)" 1 "$(slot_count)"
 check_fails "legacy key file destroyed" test -e /cc_growpart_keydata
 check_fails "legacy key no longer opens the volume" \

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Whole-file reads with a bound, and atomic replacement of a file. */
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Read all of @path ("-" = stdin) if it is at most @max bytes, else
+ * -EFBIG. The result is NUL-terminated (@ret_size excludes the NUL). */
+int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size);
+
+/* Replace @path with @size bytes of @data so that a reader sees the old or
+ * the new contents, never a mix, and a crash leaves one of them: write a
+ * temporary file in the same directory, fsync, chmod @mode, rename over
+ * @path, fsync the directory. */
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
