@@ -10,7 +10,10 @@
 # (/cc_growpart_keydata), as RHEL CVM images ship today. First boot replaces
 # that key by a TPM2 token, grows partition + LUKS2 + ext4 online with the
 # TPM-unsealed key, wipes the temporary slot and key file; then the disk is
-# grown live and grown again.
+# grown live and grown again. Finally cvm-authcheck quotes the SSH host keys
+# with the vTPM's AK (provisioned with a certificate from a test "cloud CA",
+# as Azure does) onto the serial console, and cvm-verify-host checks, from
+# that console log alone, that the offered keys are the attested ones.
 set -eu -o pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,14 +41,17 @@ if [ -n "$log" ] && [ -f "$log" ]; then
         tr -d '\r' <"$log" | grep -E '^(ok|not ok|cvm-demo:|cvm-[a-z-]+ [0-9]+$|[0-9]+ passed)'
 fi
 
+step "The user's check before the first ssh (on the host, from the serial log)"
+grep -E '^cvm-verify-host:' "$build/demo.log" || true
+
 step "Measured in the guest (TCG, 1 vCPU)"
 grep '^measured:' "$build/demo.log" || true
 echo "whole demo: $(($(date +%s) - start)) s"
 
 step "Verdict"
 if [ "$rc" = 0 ]; then
-        echo "PASS: root grown online through the vTPM, temporary key destroyed, data intact."
-        echo "(Attested SSH host-key verification joins this demo when cvm-authcheck lands.)"
+        echo "PASS: root grown online through the vTPM, temporary key destroyed, data intact;"
+        echo "      the SSH host keys are attested by this CVM's vTPM (AK certified by the cloud CA)."
 else
         echo "FAIL (exit $rc): see $build/demo.log and the serial log above."
 fi

@@ -25,7 +25,8 @@ swtpm_setup_ek() {
 _swtpm_wait_pid() {
         local pid=$1 i
         shift
-        for i in $(seq 1 50); do
+        # Up to 20 s: a loaded 2-core CI machine running qemu is slow to fork.
+        for i in $(seq 1 200); do
                 kill -0 "$pid" 2>/dev/null || return 1
                 "$@" 2>/dev/null && return 0
                 sleep 0.1

@@ -102,5 +102,11 @@ size2=$(df -k /mnt/root | awk 'NR == 2 { print $2 }')
 check "root filesystem grew again" test "$size2" -gt "$size1"
 check "data intact after the second growth" sums_ok
 
+# --- publish the attested SSH host-key binding on the console ------------
+chmod 600 /etc/ssh/ssh_host_*_key
+check "cvm-authcheck quotes the host keys with the vTPM's AK" \
+        cvm-authcheck --host-keys-dir=/etc/ssh --console=/dev/console
+check "evidence written to /run/cvm-authcheck/evidence.json" test -s /run/cvm-authcheck/evidence.json
+
 umount /mnt/root
 cryptsetup close root
