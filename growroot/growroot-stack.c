@@ -3,7 +3,6 @@
  * partition → whole disk, through libmount and sysfs. We follow devices by
  * number, not by name: names under /dev/mapper or /dev/disk are udev's
  * business and may not exist in an initrd. */
-#include <libmount/libmount.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -12,8 +11,8 @@
 
 #include "growroot.h"
 #include "log.h"
+#include "mount-util.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table *, mnt_unref_table);
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 void block_stack_done(BlockStack *s) {
@@ -170,44 +169,22 @@ int block_stack_from_device(const char *dev, BlockStack *ret) {
 }
 
 int block_stack_from_mount(const char *path, BlockStack *ret) {
-        _cleanup_(mnt_unref_tablep) struct libmnt_table *tb = NULL;
-        _cleanup_free_ char *real = NULL;
-        struct libmnt_fs *fs;
-        const char *src;
+        _cleanup_(mount_info_done) MountInfo m = {};
         BlockStack s = {};
-        struct stat st;
         int r;
 
-        real = realpath(path, NULL);
-        if (!real)
-                return log_debug_errno(errno, "Cannot resolve '%s': %m", path);
-        tb = mnt_new_table_from_file("/proc/self/mountinfo");
-        if (!tb)
-                return log_debug_errno(SYNTHETIC_ERRNO(EIO), "Cannot read /proc/self/mountinfo.");
-        fs = mnt_table_find_target(tb, real, MNT_ITER_BACKWARD);
-        if (!fs || !streq_ptr(mnt_fs_get_target(fs), real))
-                return log_debug_errno(SYNTHETIC_ERRNO(ENOENT), "'%s' is not a mount point.", real);
-
-        /* btrfs reports an anonymous device number; the source path is real. */
-        src = mnt_fs_get_srcpath(fs);
-        if (src && stat(src, &st) >= 0 && S_ISBLK(st.st_mode))
-                r = stack_from_devno(st.st_rdev, &s);
-        else if (mnt_fs_get_devno(fs) != 0 && major(mnt_fs_get_devno(fs)) != 0)
-                r = stack_from_devno(mnt_fs_get_devno(fs), &s);
-        else
-                r = log_refusal_errno(SYNTHETIC_ERRNO(ENOTBLK), "'%s' is not on a block device.", real);
+        r = mount_info_get(path, &m);
+        if (r < 0)
+                return r;
+        if (m.devno == 0)
+                return log_refusal_errno(SYNTHETIC_ERRNO(ENOTBLK), "'%s' is not on a block device.", m.target);
+        r = stack_from_devno(m.devno, &s);
         if (r < 0) {
                 block_stack_done(&s);
                 return r;
         }
-        if (mnt_fs_get_fstype(fs)) {
-                s.fstype = strdup(mnt_fs_get_fstype(fs));
-                if (!s.fstype) {
-                        block_stack_done(&s);
-                        return -ENOMEM;
-                }
-        }
-        s.mountpoint = TAKE_PTR(real);
+        s.fstype = TAKE_PTR(m.fstype);
+        s.mountpoint = TAKE_PTR(m.target);
         *ret = s;
         return 0;
 }

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <libmount/libmount.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -7,6 +6,7 @@
 
 #include "log.h"
 #include "luks-util.h"
+#include "mount-util.h"
 
 static void crypt_log_cb(int level, const char *msg, void *usrptr) {
         (void) usrptr;
@@ -112,8 +112,6 @@ int luks_unlock_keyslot(struct crypt_device *cd, int keyslot, const Secret *pass
         return r < 0 ? r : 0;
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table *, mnt_unref_table);
-
 /* The dm name of a block device, from sysfs (-ENOTBLK: not a dm device). */
 static int dm_name_of(dev_t devno, char *buf, size_t size) {
         char p[PATH_MAX];
@@ -130,30 +128,20 @@ static int dm_name_of(dev_t devno, char *buf, size_t size) {
 }
 
 int luks_device_of_mount(const char *path, char **ret) {
-        _cleanup_(mnt_unref_tablep) struct libmnt_table *tb = NULL;
+        _cleanup_(mount_info_done) MountInfo m = {};
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
-        _cleanup_free_ char *real = NULL;
-        struct libmnt_fs *fs;
-        const char *src, *dev;
+        const char *dev;
         char name[256];
-        struct stat st;
         int r;
 
-        real = realpath(path, NULL);
-        if (!real)
-                return log_debug_errno(errno, "Cannot resolve '%s': %m", path);
-        tb = mnt_new_table_from_file("/proc/self/mountinfo");
-        if (!tb)
-                return -EIO;
-        fs = mnt_table_find_target(tb, real, MNT_ITER_BACKWARD);
-        if (!fs || !streq_ptr(mnt_fs_get_target(fs), real))
-                return log_debug_errno(SYNTHETIC_ERRNO(ENOENT), "'%s' is not a mount point.", real);
-        src = mnt_fs_get_srcpath(fs);
-        if (!src || stat(src, &st) < 0 || !S_ISBLK(st.st_mode))
-                return log_debug_errno(SYNTHETIC_ERRNO(ENOTBLK), "'%s' is not mounted from a block device.", real);
-        r = dm_name_of(st.st_rdev, name, sizeof name);
+        r = mount_info_get(path, &m);
         if (r < 0)
-                return log_debug_errno(r, "'%s' (%s) is not a device-mapper device.", real, src);
+                return r;
+        if (m.devno == 0)
+                return log_debug_errno(SYNTHETIC_ERRNO(ENOTBLK), "'%s' is not mounted from a block device.", m.target);
+        r = dm_name_of(m.devno, name, sizeof name);
+        if (r < 0)
+                return log_debug_errno(r, "'%s' (%s) is not a device-mapper device.", m.target, strna(m.source));
 
         luks_setup_logging(NULL);
         r = crypt_init_by_name(&cd, name);
