@@ -13,6 +13,7 @@ set -eu -o pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$CVM_SRCDIR/tests/lib/swtpm.sh"
 . "$CVM_SRCDIR/tests/lib/luks.sh"
+. "$CVM_SRCDIR/tests/lib/tpm2-oracle.sh"
 
 require_cmd swtpm systemd-cryptenroll tpm2_createprimary tpm2_load tpm2_startauthsession tpm2_policypcr \
         tpm2_unseal tpm2_flushcontext tpm2_pcrextend
@@ -50,40 +51,13 @@ token_json() {
         cryptsetup token export --token-id "$2" "$1"
 }
 
-# Independent unseal with tpm2-tools only: systemd's primary template for
-# ALG (ecc|rsa) in the owner hierarchy, the blob split into TPM2B_PRIVATE
-# and TPM2B_PUBLIC, a PolicyPCR session on the sha256 PCRs (comma list).
-# Writes the raw secret to $tmp/tools/secret.
+# Independent unseal of the token's blob with tpm2-tools only
+# (tests/lib/tpm2-oracle.sh); the raw secret goes to $tmp/tools/secret.
 tools_unseal() {
-        local token=$1 alg=$2 pcrs=$3 d=$tmp/tools template
-        rm -rf "$d"
-        mkdir -p "$d"
-        case $alg in
-        ecc) template=ecc256:null:aes128cfb ;;
-        rsa) template=rsa2048:null:aes128cfb ;;
-        *) die "unknown primary alg '$alg'" ;;
-        esac
-        py - "$token" "$d" <<'PY'
-import base64, json, struct, sys
-b = base64.b64decode(json.loads(sys.argv[1])["tpm2-blob"])
-n = struct.unpack(">H", b[:2])[0]
-open(sys.argv[2] + "/priv", "wb").write(b[:2 + n])
-open(sys.argv[2] + "/pub", "wb").write(b[2 + n:])
-PY
-        tpm2_createprimary -Q -C o -g sha256 -G "$template" \
-                -a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth' \
-                -c "$d/primary.ctx"
-        # swtpm has no resource manager: evict what each tool left loaded.
-        tpm2_flushcontext -t
-        tpm2_load -Q -C "$d/primary.ctx" -u "$d/pub" -r "$d/priv" -c "$d/obj.ctx"
-        tpm2_flushcontext -t
-        tpm2_startauthsession -Q --policy-session -S "$d/session.ctx"
-        tpm2_policypcr -Q -S "$d/session.ctx" -l "sha256:$pcrs"
-        local rc=0
-        tpm2_unseal -c "$d/obj.ctx" -p "session:$d/session.ctx" -o "$d/secret" || rc=$?
-        tpm2_flushcontext "$d/session.ctx" >/dev/null 2>&1 || true
-        tpm2_flushcontext -t >/dev/null 2>&1 || true
-        return $rc
+        mkdir -p "$tmp/tools"
+        py -c 'import base64, json, sys; sys.stdout.buffer.write(base64.b64decode(json.loads(sys.argv[1])["tpm2-blob"]))' \
+                "$1" >"$tmp/tools/blob"
+        oracle_unseal "$tmp/tools/blob" "$2" "$3" "$tmp/tools/secret"
 }
 # base64(secret) — the passphrase systemd derives — opens keyslot $2.
 tools_secret_opens() {

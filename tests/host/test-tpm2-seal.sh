@@ -7,41 +7,18 @@
 set -eu -o pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$CVM_SRCDIR/tests/lib/swtpm.sh"
+. "$CVM_SRCDIR/tests/lib/tpm2-oracle.sh"
 
 require_cmd swtpm tpm2_createprimary tpm2_load tpm2_unseal tpm2_pcrextend
 tmp=$(test_tmpdir)
 at_exit rm -rf "$tmp"
 swtpm_start_tcp "$tmp/tpm"
 
-# Independent unseal with tpm2-tools: systemd's primary template (owner
-# hierarchy, ECC P-256, AES-128-CFB, restricted decrypt, no noDA), the
-# blob split into its TPM2B_PRIVATE and TPM2B_PUBLIC halves, a PolicyPCR
-# session. Prints the secret in hex.
+# Independent unseal with tpm2-tools (tests/lib/tpm2-oracle.sh); the
+# secret in hex on stdout.
 tools_unseal() {
-        local blob=$1 pcrs=$2 d=$tmp/tools
-        mkdir -p "$d"
-        python3 - "$blob" "$d" <<'PY'
-import struct, sys
-b = open(sys.argv[1], "rb").read()
-n = struct.unpack(">H", b[:2])[0]
-open(sys.argv[2] + "/priv", "wb").write(b[:2 + n])
-open(sys.argv[2] + "/pub", "wb").write(b[2 + n:])
-PY
-        tpm2_createprimary -Q -C o -g sha256 -G ecc256:null:aes128cfb \
-                -a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth' \
-                -c "$d/primary.ctx"
-        # swtpm has no resource manager: evict what each tool left loaded.
-        tpm2_flushcontext -t
-        tpm2_load -Q -C "$d/primary.ctx" -u "$d/pub" -r "$d/priv" -c "$d/obj.ctx"
-        tpm2_flushcontext -t
-        tpm2_startauthsession -Q --policy-session -S "$d/session.ctx"
-        tpm2_policypcr -Q -S "$d/session.ctx" -l "sha256:$pcrs"
-        local rc=0
-        tpm2_unseal -c "$d/obj.ctx" -p "session:$d/session.ctx" -o "$d/secret" || rc=$?
-        tpm2_flushcontext "$d/session.ctx" >/dev/null 2>&1 || true
-        tpm2_flushcontext -t >/dev/null 2>&1 || true
-        [ $rc = 0 ] || return $rc
-        od -An -v -tx1 "$d/secret" | tr -d ' \n'
+        oracle_unseal "$1" ecc "$2" "$tmp/secret" || return
+        od -An -v -tx1 "$tmp/secret" | tr -d ' \n'
         echo
 }
 
