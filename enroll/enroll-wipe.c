@@ -4,7 +4,8 @@
  *
  * Safe by construction: a keep set (slots of TPM2 tokens that open now,
  * and are not temporary) and a wipe set (slots of temporary tokens, and the
- * slot the legacy key file names, if that key still opens it). Keep wins.
+ * slot the legacy key file names, if that key still opens it). Keep wins,
+ * and so does any slot a non-temporary token names.
  * An empty keep set refuses before anything is written. Order per token:
  * its slot first, then the token, then the key file, so that an
  * interruption at any point leaves a state the next run completes (see
@@ -24,7 +25,8 @@
 
 typedef struct WipePlan {
         Tpm2Context *tpm;
-        bool keep[SLOTS_MAX];
+        bool keep[SLOTS_MAX];      /* a non-temporary TPM2 token opens it now */
+        bool protect[SLOTS_MAX];   /* named by a non-temporary token at all */
         bool wipe[SLOTS_MAX];
         int token_of_slot[SLOTS_MAX]; /* temporary token to remove, or -1 */
         bool orphan[TOKENS_MAX];      /* temporary token whose slot is already gone */
@@ -62,6 +64,10 @@ static int plan_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, in
                 p->token_of_slot[t->keyslot] = token_id;
                 return 0;
         }
+        /* Never wipe a slot a permanent token names, even one that does not
+         * open now (PCRs changed until the next update, say): only a
+         * crafted header has a temporary token on such a slot. */
+        p->protect[t->keyslot] = true;
         if (luks_tpm2_unlock(cd, p->tpm, t, 0, NULL) >= 0)
                 p->keep[t->keyslot] = true;
         else
@@ -144,7 +150,7 @@ int verb_wipe_temporary(const EnrollArgs *a) {
                 return r;
 
         for (int s = 0; s < SLOTS_MAX; s++) {
-                if (plan.keep[s])
+                if (plan.keep[s] || plan.protect[s])
                         plan.wipe[s] = false; /* keep wins */
                 any_keep = any_keep || plan.keep[s];
         }
