@@ -15,7 +15,7 @@ packages=(
         openssh-client openssh-server cloud-guest-utils
         # vm tier
         qemu-system-x86 qemu-utils ovmf sbsigntool systemd-boot-efi binutils
-        busybox-static kmod cpio zstd xz-utils dosfstools mtools debootstrap socat strace
+        busybox-static kmod cpio zstd xz-utils dosfstools mtools debootstrap socat strace hyperfine
 )
 
 if [ "$(id -u)" != 0 ]; then
