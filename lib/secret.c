@@ -121,6 +121,10 @@ int secret_read_file(const char *path, size_t max, Secret **ret) {
                         return -EBADMSG;
                 if ((uintmax_t) st.st_size > max)
                         return -E2BIG;
+                /* Lock only what the file needs: locking the whole limit
+                 * (8 MiB for key files) cost more than the enrollment. A file
+                 * that grows meanwhile still hits the check below. */
+                max = (size_t) st.st_size;
         }
         r = secret_new(max, &s);
         if (r < 0)
