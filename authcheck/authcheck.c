@@ -121,23 +121,13 @@ static int parse_argv(int argc, char *argv[]) {
 
 static int write_console(const char *path, const char *text) {
         _cleanup_close_ int fd = -EBADF;
-        size_t n = strlen(text), done = 0;
 
         /* One write for the whole block, so other console output is less
          * likely to land inside it (the reader copes if it does). */
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY | O_CLOEXEC, 0644);
         if (fd < 0)
                 return negative_errno();
-        while (done < n) {
-                ssize_t k = write(fd, text + done, n - done);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                done += (size_t) k;
-        }
-        return 0;
+        return loop_write(fd, text, strlen(text));
 }
 
 static int print_summary(const Evidence *e, const char *path) {

@@ -64,7 +64,26 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
         return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t size) {
+ssize_t loop_read(int fd, void *buf, size_t size) {
+        uint8_t *p = buf;
+        size_t n = 0;
+
+        while (n < size) {
+                ssize_t k = read(fd, p + n, size - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        return (ssize_t) n;
+}
+
+int loop_write(int fd, const void *data, size_t size) {
+        const uint8_t *p = data;
         size_t done = 0;
 
         while (done < size) {
@@ -92,7 +111,7 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         if (fd < 0)
                 return negative_errno();
 
-        r = write_all(fd, data, size);
+        r = loop_write(fd, data, size);
         if (r >= 0 && (fchmod(fd, mode) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0))
                 r = negative_errno();
         if (r < 0) {

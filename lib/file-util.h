@@ -10,6 +10,13 @@
  * -EFBIG. The result is NUL-terminated (@ret_size excludes the NUL). */
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size);
 
+/* Read until @size bytes or end of file, retrying short reads and EINTR.
+ * Returns the number of bytes read or -errno. */
+ssize_t loop_read(int fd, void *buf, size_t size);
+
+/* Write all @size bytes, retrying short writes and EINTR. */
+int loop_write(int fd, const void *data, size_t size);
+
 /* Replace @path with @size bytes of @data so that a reader sees the old or
  * the new contents, never a mix, and a crash leaves one of them: write a
  * temporary file in the same directory, fsync, chmod @mode, rename over

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "file-util.h"
 #include "log.h"
 #include "secret.h"
 
@@ -109,7 +110,7 @@ int secret_read_file(const char *path, size_t max, Secret **ret) {
         _cleanup_close_ int fd_close = -EBADF;
         int fd = STDIN_FILENO, r;
         struct stat st;
-        size_t n = 0;
+        ssize_t k;
 
         if (!streq(path, "-")) {
                 fd = fd_close = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
@@ -129,20 +130,12 @@ int secret_read_file(const char *path, size_t max, Secret **ret) {
         r = secret_new(max, &s);
         if (r < 0)
                 return r;
-        for (;;) {
-                ssize_t k = read(fd, s->data + n, max + 1 - n); /* +1: notice oversize input */
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n > max)
-                        return -E2BIG;
-        }
-        s->size = n;
+        k = loop_read(fd, s->data, max + 1); /* +1: notice oversize input */
+        if (k < 0)
+                return (int) k;
+        if ((size_t) k > max)
+                return -E2BIG;
+        s->size = (size_t) k;
         *ret = TAKE_PTR(s);
         return 0;
 }
