@@ -282,21 +282,24 @@ int part_apply(const BlockStack *s, PartPlan *ret) {
         PartPlan p;
         int r;
 
-        r = open_disk(s->disk, true, &fd);
-        if (r == -EROFS) {
-                /* A read-only disk is bad input only when there is something
-                 * to write: a rerun with nothing to grow still succeeds. */
-                r = part_plan(s, &p);
-                if (r < 0)
-                        return r;
-                if (r == 0) {
+        /* Plan read-only first: at every boot but the ones after a disk
+         * growth there is nothing to do, and then the disk is neither locked
+         * nor opened for writing (closing a disk opened for writing makes
+         * udev re-probe it). */
+        r = part_plan(s, &p);
+        if (r <= 0) {
+                if (r == 0)
                         *ret = p;
-                        return 0;
-                }
+                return r;
+        }
+
+        r = open_disk(s->disk, true, &fd);
+        if (r == -EROFS)
+                /* A read-only disk is bad input only when there is something
+                 * to write: a rerun with nothing to grow returned above. */
                 return log_refusal_errno(SYNTHETIC_ERRNO(EROFS),
                                          "'%s' is read-only; cannot grow partition %u to the end of the disk.",
                                          s->disk, s->partno);
-        }
         if (r < 0)
                 return log_debug_errno(r, "Failed to open '%s' for writing: %m", s->disk);
         r = fdisk_open_fd(fd, s->disk, false, &corrupt, &c);
