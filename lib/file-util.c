@@ -8,6 +8,24 @@
 #include "file-util.h"
 #include "macro.h"
 
+ssize_t loop_read(int fd, void *buf, size_t size) {
+        uint8_t *p = buf;
+        size_t n = 0;
+
+        while (n < size) {
+                ssize_t k = read(fd, p + n, size - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        return (ssize_t) n;
+}
+
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
@@ -26,6 +44,7 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
         }
 
         for (;;) {
+                size_t want;
                 ssize_t k;
 
                 if (allocated - n < 2) {
@@ -41,45 +60,20 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
                         buf = p;
                         allocated = a;
                 }
-                k = read(in, buf + n, allocated - n - 1);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
+                want = allocated - n - 1;
+                k = loop_read(in, buf + n, want);
+                if (k < 0)
+                        return (int) k;
                 n += (size_t) k;
                 if (n > max)
                         return -EFBIG;
-        }
-        if (!buf) {
-                buf = malloc(1);
-                if (!buf)
-                        return -ENOMEM;
+                if ((size_t) k < want)
+                        break; /* loop_read() stops short only at end of file */
         }
         buf[n] = 0;
         *ret = TAKE_PTR(buf);
         *ret_size = n;
         return 0;
-}
-
-ssize_t loop_read(int fd, void *buf, size_t size) {
-        uint8_t *p = buf;
-        size_t n = 0;
-
-        while (n < size) {
-                ssize_t k = read(fd, p + n, size - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        return (ssize_t) n;
 }
 
 int loop_write(int fd, const void *data, size_t size) {
