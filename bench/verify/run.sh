@@ -39,33 +39,6 @@ attest_provision_azure "$tmp/az" "$tmp/ca" ca
 "$CVM_AUTHCHECK" --tpm2-device="$SWTPM_TCTI" --host-keys-dir="$tmp/ssh" --runtime-dir="$tmp/azure" --no-console \
         >/dev/null
 
-# Split an evidence into tpm2_checkquote's inputs (as attest_checkquote does).
-split() { # split EVIDENCE DIR
-        mkdir -p "$2"
-        python3 - "$1" "$2" <<'PY'
-import base64, hashlib, json, struct, sys
-ev, d = json.load(open(sys.argv[1])), sys.argv[2]
-blobs = sorted(base64.b64decode(l.split()[1]) for l in ev["host_keys"])
-qd = hashlib.sha256(b"CVM-SSH-HOSTKEY-BINDING-V1\0" + bytes.fromhex(ev["nonce"])
-                    + b"".join(struct.pack(">I", len(b)) + b for b in blobs)).hexdigest()
-open(d + "/qd", "w").write(qd)
-open(d + "/attest", "wb").write(base64.b64decode(ev["quote"]["attest"]))
-open(d + "/sig", "wb").write(base64.b64decode(ev["quote"]["signature"]))
-open(d + "/ak.tss", "wb").write(base64.b64decode(ev["ak"]["public"]))
-pcrs = ev["pcrs"]["sha256"]
-idx = sorted(int(k) for k in pcrs)
-mask = sum(1 << i for i in idx)
-out = struct.pack("<I", 1) + struct.pack("<HB4sx", 0x000B, 3, mask.to_bytes(4, "little")) + b"\0" * 8 * 15
-vals = [bytes.fromhex(pcrs[str(i)]) for i in idx]
-groups = [vals[i:i + 8] for i in range(0, len(vals), 8)]
-out += struct.pack("<I", len(groups))
-for g in groups:
-    out += struct.pack("<I", len(g)) + b"".join(struct.pack("<H", 32) + v + b"\0" * 32 for v in g)
-    out += (b"\0" * 66) * (8 - len(g))
-open(d + "/pcrs", "wb").write(out)
-PY
-}
-
 median() { # median JSON: hyperfine's median in ms
         python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["median"] * 1000))' "$1"
 }
@@ -77,7 +50,7 @@ bench() { # bench NAME CMD: median ms
 printf '%-10s %-28s %10s %10s %8s\n' evidence trust cvm-verify-host tpm2_checkquote ratio
 for kind in azure tmpl; do
         ev=$tmp/$kind/evidence.json
-        split "$ev" "$tmp/$kind-split"
+        attest_split_evidence "$ev" "$tmp/$kind-split"
         d=$tmp/$kind-split
         if [ "$kind" = azure ]; then trust="--ca=$tmp/ca/ca.pem"; else trust="--ak-pub=$tmp/ind/tmpl-ak.pem"; fi
         ours="$CVM_VERIFY_HOST --evidence=$ev $trust --host-key-file=$tmp/offered"

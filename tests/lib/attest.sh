@@ -16,6 +16,8 @@
 #                                     DIR/ak.tss (TPM2B_PUBLIC), DIR/ak.der
 #   attest_template_ak DIR            our documented AK template recreated with
 #                                     tpm2_createprimary: DIR/tmpl-ak.pem, .tss
+#   attest_split_evidence EVIDENCE DIR [NONCE_HEX]
+#                                     tpm2_checkquote's input files for EVIDENCE in DIR
 #   attest_checkquote EVIDENCE [NONCE_HEX]
 #                                     tpm2_checkquote on the evidence's quote with the
 #                                     AK public, the PCRs and a qualifyingData computed
@@ -84,14 +86,15 @@ attest_template_ak() {
         tpm2_flushcontext -t
 }
 
-# Split EVIDENCE into the files tpm2_checkquote takes, computing the
-# qualifyingData from the formula (not from our code) and the PCR file in
-# tpm2-tools' serialized format (TPML_PCR_SELECTION, count, TPML_DIGESTs as
-# C structures), then run it. NONCE_HEX overrides the evidence's nonce.
-attest_checkquote() {
-        local ev=$1 nonce=${2-} d
-        d=$(mktemp -d "${ev}.checkquote.XXXXXX")
-        python3 - "$ev" "$d" "$nonce" <<'PY' || return 1
+# Split EVIDENCE into DIR/{qd,attest,sig,ak.tss,pcrs}, the files
+# tpm2_checkquote takes: the qualifyingData computed from the formula (not
+# from our code) and the PCR file in tpm2-tools' serialized format
+# (TPML_PCR_SELECTION, count, TPML_DIGESTs as C structures). NONCE_HEX
+# overrides the evidence's nonce.
+attest_split_evidence() {
+        local ev=$1 d=$2 nonce=${3-}
+        mkdir -p "$d"
+        python3 - "$ev" "$d" "$nonce" <<'PY'
 import base64, hashlib, json, struct, sys
 ev, d, nonce = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
 if not nonce:
@@ -116,6 +119,13 @@ for g in groups:
     out += (b"\0" * 66) * (8 - len(g))
 open(d + "/pcrs", "wb").write(out)
 PY
+}
+
+# tpm2_checkquote on EVIDENCE (see attest_split_evidence).
+attest_checkquote() {
+        local ev=$1 nonce=${2-} d
+        d=$(mktemp -d "${ev}.checkquote.XXXXXX")
+        attest_split_evidence "$ev" "$d" "$nonce" || return 1
         local rc=0
         tpm2_checkquote -u "$d/ak.tss" -m "$d/attest" -s "$d/sig" -f "$d/pcrs" -g sha256 -q "$(cat "$d/qd")" \
                 >"$d/out" 2>&1 || rc=$?
