@@ -22,6 +22,8 @@ enum {
         ARG_TEMPORARY,
         ARG_KEYDATA,
         ARG_ROOT,
+        ARG_SRK_PUB,
+        ARG_PCR_VALUES,
 };
 
 static const char *arg_root = NULL;
@@ -39,7 +41,10 @@ static void help(void) {
                "  tpm2             Seal a new key to this TPM, add a keyslot and systemd-tpm2 token\n"
                "  check            Prove a TPM2 token opens its keyslot (writes nothing)\n"
                "  status           Show keyslots, tokens, PCRs and which tokens open now\n"
-               "  wipe-temporary   Remove temporary keyslots after a passing check\n\n"
+               "  wipe-temporary   Remove temporary keyslots after a passing check\n"
+               "  seal-offline     Seal a new key to another TPM's SRK public key (no TPM needed),\n"
+               "                   add a keyslot and a cvm-tpm2-import token\n"
+               "  convert-import   Import cvm-tpm2-import tokens into this TPM as systemd-tpm2 tokens\n\n"
                "Options:\n"
                "     --device=DEV         LUKS2 block device or image file\n"
                "     --root=PATH          The LUKS2 device under the filesystem mounted at PATH\n"
@@ -53,6 +58,10 @@ static void help(void) {
                "     --temporary          Mark the new token temporary (wiped by wipe-temporary)\n"
                "     --keydata=FILE       Legacy key file wipe-temporary destroys\n"
                "                          (default: " KEYDATA_PATH_DEFAULT ")\n"
+               "     --srk-pub=FILE       seal-offline: the target TPM's SRK public key\n"
+               "                          (TPM2B_PUBLIC from tpm2_readpublic, or PEM)\n"
+               "     --pcr-values=FILE|IDX=HEX,...\n"
+               "                          seal-offline: the target's sha256 PCR values\n"
                TPM2_DEVICE_HELP
                COMMON_OPTIONS_HELP
                "\nSee cvm-enroll(8) for details.\n",
@@ -79,6 +88,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "temporary", no_argument, NULL, ARG_TEMPORARY },
                 { "keydata", required_argument, NULL, ARG_KEYDATA },
                 { "root", required_argument, NULL, ARG_ROOT },
+                { "srk-pub", required_argument, NULL, ARG_SRK_PUB },
+                { "pcr-values", required_argument, NULL, ARG_PCR_VALUES },
                 {},
         };
         int c, r;
@@ -113,6 +124,14 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_ROOT:
                         arg_root = optarg;
+                        r = 1;
+                        break;
+                case ARG_SRK_PUB:
+                        arg.srk_pub = optarg;
+                        r = 1;
+                        break;
+                case ARG_PCR_VALUES:
+                        arg.pcr_values = optarg;
                         r = 1;
                         break;
                 default:
@@ -153,6 +172,8 @@ DEVICE_VERB(run_tpm2, verb_tpm2)
 DEVICE_VERB(run_check, verb_check)
 DEVICE_VERB(run_status, verb_status)
 DEVICE_VERB(run_wipe_temporary, verb_wipe_temporary)
+DEVICE_VERB(run_seal_offline, verb_seal_offline)
+DEVICE_VERB(run_convert_import, verb_convert_import)
 
 static int verb_not_yet(int argc, char *argv[]) {
         (void) argc;
@@ -165,8 +186,8 @@ static int run(int argc, char *argv[]) {
                 { "check", run_check, NULL },
                 { "status", run_status, NULL },
                 { "wipe-temporary", run_wipe_temporary, NULL },
-                { "convert-import", verb_not_yet, NULL },
-                { "seal-offline", verb_not_yet, NULL },
+                { "convert-import", run_convert_import, NULL },
+                { "seal-offline", run_seal_offline, NULL },
                 { "reseal", verb_not_yet, NULL },
                 {},
         };
