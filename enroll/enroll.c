@@ -11,6 +11,7 @@
 #include "luks-util.h"
 #include "pcr-spec.h"
 #include "secret.h"
+#include "uefi-eventlog.h"
 #include "verbs.h"
 
 enum {
@@ -22,10 +23,16 @@ enum {
         ARG_TEMPORARY,
         ARG_KEYDATA,
         ARG_ROOT,
+        ARG_REPLACE,
+        ARG_EVENTLOG,
+        ARG_PCR_VALUES,
+        ARG_FINALIZE,
+        ARG_DRY_RUN,
 };
 
 static const char *arg_root = NULL;
 static char *arg_root_device = NULL;
+static char *arg_replace[16];
 
 static EnrollArgs arg = {
         .pcr_mask = UINT32_C(1) << 7,
@@ -39,7 +46,9 @@ static void help(void) {
                "  tpm2             Seal a new key to this TPM, add a keyslot and systemd-tpm2 token\n"
                "  check            Prove a TPM2 token opens its keyslot (writes nothing)\n"
                "  status           Show keyslots, tokens, PCRs and which tokens open now\n"
-               "  wipe-temporary   Remove temporary keyslots after a passing check\n\n"
+               "  wipe-temporary   Remove temporary keyslots after a passing check\n"
+               "  reseal           Before a boot file update: add a token sealed to the predicted\n"
+               "                   PCRs (--replace); --finalize: remove outdated tokens\n\n"
                "Options:\n"
                "     --device=DEV         LUKS2 block device or image file\n"
                "     --root=PATH          The LUKS2 device under the filesystem mounted at PATH\n"
@@ -53,6 +62,14 @@ static void help(void) {
                "     --temporary          Mark the new token temporary (wiped by wipe-temporary)\n"
                "     --keydata=FILE       Legacy key file wipe-temporary destroys\n"
                "                          (default: " KEYDATA_PATH_DEFAULT ")\n"
+               "     --replace=OLD=NEW    reseal: boot file OLD (started in this boot) is\n"
+               "                          replaced by NEW at the next boot (repeatable)\n"
+               "     --eventlog=FILE      reseal: this boot's TPM event log\n"
+               "                          (default: " EVENTLOG_PATH_DEFAULT ")\n"
+               "     --pcr-values=IDX=HEX,...\n"
+               "                          reseal, for tests: seal to these values\n"
+               "     --finalize           reseal: remove tokens sealed to outdated PCRs\n"
+               "     --dry-run            reseal: print the prediction or plan, write nothing\n"
                TPM2_DEVICE_HELP
                COMMON_OPTIONS_HELP
                "\nSee cvm-enroll(8) for details.\n",
@@ -79,6 +96,11 @@ static int parse_argv(int argc, char *argv[]) {
                 { "temporary", no_argument, NULL, ARG_TEMPORARY },
                 { "keydata", required_argument, NULL, ARG_KEYDATA },
                 { "root", required_argument, NULL, ARG_ROOT },
+                { "replace", required_argument, NULL, ARG_REPLACE },
+                { "eventlog", required_argument, NULL, ARG_EVENTLOG },
+                { "pcr-values", required_argument, NULL, ARG_PCR_VALUES },
+                { "finalize", no_argument, NULL, ARG_FINALIZE },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 {},
         };
         int c, r;
@@ -113,6 +135,31 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_ROOT:
                         arg_root = optarg;
+                        r = 1;
+                        break;
+                case ARG_REPLACE:
+                        if (!strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1])
+                                return usage_error("invalid --replace= value '%s' (expected OLD=NEW)", optarg);
+                        if (arg.n_replace >= ELEMENTSOF(arg_replace))
+                                return usage_error("too many --replace= options");
+                        arg_replace[arg.n_replace++] = optarg;
+                        arg.replace = arg_replace;
+                        r = 1;
+                        break;
+                case ARG_EVENTLOG:
+                        arg.eventlog = optarg;
+                        r = 1;
+                        break;
+                case ARG_PCR_VALUES:
+                        arg.pcr_values = optarg;
+                        r = 1;
+                        break;
+                case ARG_FINALIZE:
+                        arg.finalize = true;
+                        r = 1;
+                        break;
+                case ARG_DRY_RUN:
+                        arg.dry_run = true;
                         r = 1;
                         break;
                 default:
@@ -153,6 +200,7 @@ DEVICE_VERB(run_tpm2, verb_tpm2)
 DEVICE_VERB(run_check, verb_check)
 DEVICE_VERB(run_status, verb_status)
 DEVICE_VERB(run_wipe_temporary, verb_wipe_temporary)
+DEVICE_VERB(run_reseal, verb_reseal)
 
 static int verb_not_yet(int argc, char *argv[]) {
         (void) argc;
@@ -167,7 +215,7 @@ static int run(int argc, char *argv[]) {
                 { "wipe-temporary", run_wipe_temporary, NULL },
                 { "convert-import", verb_not_yet, NULL },
                 { "seal-offline", verb_not_yet, NULL },
-                { "reseal", verb_not_yet, NULL },
+                { "reseal", run_reseal, NULL },
                 {},
         };
         int r;

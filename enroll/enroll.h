@@ -20,9 +20,17 @@ typedef struct EnrollArgs {
         const char *unlock_path; /* key file or keydata file */
         const char *keydata;     /* legacy key file considered by wipe-temporary */
         bool temporary;
+        /* reseal */
+        char **replace;          /* "OLD=NEW" paths, n_replace of them */
+        size_t n_replace;
+        const char *eventlog;    /* NULL: EVENTLOG_PATH_DEFAULT */
+        const char *pcr_values;  /* test-only: seal to these instead of predicting */
+        bool finalize;
+        bool dry_run;
 } EnrollArgs;
 
 int verb_tpm2(const EnrollArgs *a);
 int verb_check(const EnrollArgs *a);
 int verb_status(const EnrollArgs *a);
 int verb_wipe_temporary(const EnrollArgs *a);
+int verb_reseal(const EnrollArgs *a);
