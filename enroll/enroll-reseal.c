@@ -2,10 +2,13 @@
 /* cvm-enroll reseal: before a shim/systemd-boot/UKI update, add a TPM2
  * token sealed to the PCR values the next boot will have (predicted from
  * this boot's event log and the replacement files, lib/pcr-predict.h),
- * keeping the current token. reseal --finalize, after a boot whose PCRs
- * match a newer token, removes the tokens whose policy no longer matches
- * the current PCRs — only when a non-temporary token that matches now
- * really opens the volume, so the last working key is never removed. */
+ * keeping the current token; the new token is marked "cvm-reseal-pending".
+ * reseal --finalize, run at every boot, acts only after a boot whose PCRs
+ * match a pending token (the update happened): that token stops being
+ * pending, and the tokens whose policy no longer matches the current PCRs
+ * are removed — pending ones excepted (a later update may still come), and
+ * only when a non-temporary token that matches now really opens the
+ * volume, so the last working key is never removed. */
 #include <stdio.h>
 
 #include "enroll-unlock.h"
@@ -298,7 +301,7 @@ static int reseal(const EnrollArgs *a) {
                                 return r;
                         token = luks_tpm2_enroll_to_values(cd, tpm, vk, a->pcr_mask,
                                                            (const uint8_t (*)[TPM2_SHA256_SIZE]) values,
-                                                           /* temporary= */ false, &keyslot);
+                                                           LUKS_TPM2_RESEAL_PENDING, &keyslot);
                         if (token < 0)
                                 return log_error_errno(token, "Failed to add a TPM2 token sealed to the predicted "
                                                               "PCRs on '%s': %m", a->device);
@@ -336,6 +339,7 @@ typedef struct FinalizePlan {
         bool stale_token[TOKENS_MAX];
         int stale_slot[TOKENS_MAX];
         bool orphan[TOKENS_MAX];  /* its slot already gone (an interrupted run) */
+        bool arrived[TOKENS_MAX]; /* pending, and matches and opens now: the update happened */
         unsigned n_good;
 } FinalizePlan;
 
@@ -372,16 +376,40 @@ static int finalize_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t
                 return 0;
         }
         if (match == 0) {
+                /* Sealed for a boot still to come: not outdated. */
+                if (t->reseal_pending)
+                        return 0;
                 p->stale_token[token_id] = true;
                 p->stale_slot[token_id] = t->keyslot;
                 return 0;
         }
         if (luks_tpm2_unlock(cd, p->tpm, t, 0, NULL) >= 0) {
                 p->keep[t->keyslot] = true;
+                p->arrived[token_id] = t->reseal_pending;
                 p->n_good++;
         } else
                 log_info("TPM2 token %i matches the current PCRs but does not open the volume.", token_id);
         return 0;
+}
+
+static int clear_pending(struct crypt_device *cd, int token_id) {
+        _cleanup_(tpm2_token_done) Tpm2Token t = {};
+        _cleanup_free_ char *json = NULL;
+        const char *old = NULL;
+        int r;
+
+        r = crypt_token_json_get(cd, token_id, &old);
+        if (r < 0)
+                return r;
+        r = tpm2_token_parse(old, &t);
+        if (r < 0)
+                return r;
+        t.reseal_pending = false;
+        r = tpm2_token_format(&t, &json);
+        if (r < 0)
+                return r;
+        r = crypt_token_json_set(cd, token_id, json);
+        return r < 0 ? r : 0;
 }
 
 static int finalize(const EnrollArgs *a) {
@@ -389,6 +417,7 @@ static int finalize(const EnrollArgs *a) {
         _cleanup_(tpm2_context_freep) Tpm2Context *tpm = NULL;
         _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *removed = json_object_new_array();
         FinalizePlan plan = {};
+        unsigned n_arrived = 0;
         bool changed = false;
         int r;
 
@@ -412,6 +441,13 @@ static int finalize(const EnrollArgs *a) {
                                        "No non-temporary TPM2 token sealed to the current PCRs opens '%s'; "
                                        "refusing to remove any token (that could leave no working key).",
                                        a->device);
+        for (int id = 0; id < TOKENS_MAX; id++)
+                n_arrived += plan.arrived[id];
+        /* No resealed token came into use in this boot: whatever does not
+         * match now may be for a boot still to come. Tokens naming no slot
+         * open nothing and go in any case. */
+        if (n_arrived == 0)
+                memset(plan.stale_token, 0, sizeof plan.stale_token);
 
         for (int id = 0; id < TOKENS_MAX; id++) {
                 int s = plan.stale_slot[id];
@@ -434,9 +470,24 @@ static int finalize(const EnrollArgs *a) {
                 r = crypt_token_json_set(cd, id, NULL);
                 if (r < 0)
                         return log_error_errno(r, "Failed to remove token %i: %m", id);
+                test_hook("finalize:token-removed");
                 log_info("Removed TPM2 token %i%s.", id,
                          plan.orphan[id] ? " (its keyslot was already gone)" : ", sealed to outdated PCR values");
                 json_object_array_add(removed, json_object_new_int(id));
+                changed = true;
+        }
+
+        /* Last, the resealed token becomes an ordinary one. A crash before
+         * this leaves it pending, and pending + matching is how the next
+         * run knows the update happened and finishes the removals. */
+        for (int id = 0; id < TOKENS_MAX && !a->dry_run; id++) {
+                if (!plan.arrived[id])
+                        continue;
+                r = clear_pending(cd, id);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to update token %i: %m", id);
+                test_hook("finalize:pending-cleared");
+                log_info("TPM2 token %i, resealed for this boot, is now the current token.", id);
                 changed = true;
         }
 

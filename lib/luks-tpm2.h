@@ -31,6 +31,8 @@ int luks_tpm2_enroll(struct crypt_device *cd, Tpm2Context *c, const Secret *vk, 
                      int *ret_keyslot);
 
 /* The same, sealed to given PCR values (one per PCR in @pcr_mask, lowest
- * index first; NULL: the current ones). */
+ * index first; NULL: the current ones), the token marked by @flags. */
+#define LUKS_TPM2_TEMPORARY 1U
+#define LUKS_TPM2_RESEAL_PENDING 2U
 int luks_tpm2_enroll_to_values(struct crypt_device *cd, Tpm2Context *c, const Secret *vk, uint32_t pcr_mask,
-                               const uint8_t pcr_values[][TPM2_SHA256_SIZE], bool temporary, int *ret_keyslot);
+                               const uint8_t pcr_values[][TPM2_SHA256_SIZE], unsigned flags, int *ret_keyslot);
