@@ -19,21 +19,6 @@ typedef struct TokenReport {
 
 /* Does the token's policy digest match what the current PCR values give?
  * 1 yes, 0 no, <0 unknown. Tells "PCRs changed" from "wrong TPM". */
-static int policy_matches_now(Tpm2Context *tpm, const Tpm2Token *t) {
-        uint8_t values[PCR_INDEX_MAX + 1][TPM2_SHA256_SIZE], digest[TPM2_SHA256_SIZE] = {};
-        int r;
-
-        if (t->key.policy_hash_size != TPM2_SHA256_SIZE)
-                return -ENODATA;
-        r = tpm2_pcr_read(tpm, t->key.pcr_mask, values);
-        if (r < 0)
-                return r;
-        r = tpm2_policy_pcr_update(digest, t->key.pcr_mask, (const uint8_t (*)[TPM2_SHA256_SIZE]) values);
-        if (r < 0)
-                return r;
-        return memcmp(digest, t->key.policy_hash, sizeof digest) == 0;
-}
-
 static const char *unlock_failure_reason(int r, int policy_match) {
         if (r == -EPERM && policy_match == 0)
                 return "the current PCR values differ from those the key was sealed to";
@@ -91,7 +76,7 @@ static int report_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, 
                                 rep->n_ok++;
                         } else {
                                 state = "fails";
-                                match = policy_matches_now(rep->tpm, t);
+                                match = tpm2_policy_matches_now(rep->tpm, &t->key);
                                 if (match >= 0)
                                         json_object_object_add(o, "policy_matches_current_pcrs",
                                                                json_object_new_boolean(match));

@@ -11,6 +11,7 @@
 #include "luks-util.h"
 #include "pcr-spec.h"
 #include "secret.h"
+#include "uefi-eventlog.h"
 #include "verbs.h"
 
 enum {
@@ -24,10 +25,15 @@ enum {
         ARG_ROOT,
         ARG_SRK_PUB,
         ARG_PCR_VALUES,
+        ARG_REPLACE,
+        ARG_EVENTLOG,
+        ARG_FINALIZE,
+        ARG_DRY_RUN,
 };
 
 static const char *arg_root = NULL;
 static char *arg_root_device = NULL;
+static char *arg_replace[16];
 
 static EnrollArgs arg = {
         .pcr_mask = UINT32_C(1) << 7,
@@ -45,6 +51,8 @@ static void help(void) {
                "  seal-offline     Seal a new key to another TPM's SRK public key (no TPM needed),\n"
                "                   add a keyslot and a cvm-tpm2-import token\n"
                "  convert-import   Import cvm-tpm2-import tokens into this TPM as systemd-tpm2 tokens\n\n"
+               "  reseal           Before a boot file update: add a token sealed to the predicted\n"
+               "                   PCRs (--replace); --finalize: remove outdated tokens\n\n"
                "Options:\n"
                "     --device=DEV         LUKS2 block device or image file\n"
                "     --root=PATH          The LUKS2 device under the filesystem mounted at PATH\n"
@@ -61,7 +69,14 @@ static void help(void) {
                "     --srk-pub=FILE       seal-offline: the target TPM's SRK public key\n"
                "                          (TPM2B_PUBLIC from tpm2_readpublic, or PEM)\n"
                "     --pcr-values=FILE|IDX=HEX,...\n"
-               "                          seal-offline: the target's sha256 PCR values\n"
+               "                          seal-offline: the target's sha256 PCR values;\n"
+               "                          reseal, for tests: seal to these values\n"
+               "     --replace=OLD=NEW    reseal: boot file OLD (started in this boot) is\n"
+               "                          replaced by NEW at the next boot (repeatable)\n"
+               "     --eventlog=FILE      reseal: this boot's TPM event log\n"
+               "                          (default: " EVENTLOG_PATH_DEFAULT ")\n"
+               "     --finalize           reseal: remove tokens sealed to outdated PCRs\n"
+               "     --dry-run            reseal: print the prediction or plan, write nothing\n"
                TPM2_DEVICE_HELP
                COMMON_OPTIONS_HELP
                "\nSee cvm-enroll(8) for details.\n",
@@ -90,6 +105,10 @@ static int parse_argv(int argc, char *argv[]) {
                 { "root", required_argument, NULL, ARG_ROOT },
                 { "srk-pub", required_argument, NULL, ARG_SRK_PUB },
                 { "pcr-values", required_argument, NULL, ARG_PCR_VALUES },
+                { "replace", required_argument, NULL, ARG_REPLACE },
+                { "eventlog", required_argument, NULL, ARG_EVENTLOG },
+                { "finalize", no_argument, NULL, ARG_FINALIZE },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 {},
         };
         int c, r;
@@ -130,8 +149,29 @@ static int parse_argv(int argc, char *argv[]) {
                         arg.srk_pub = optarg;
                         r = 1;
                         break;
+                case ARG_REPLACE:
+                        if (!strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1])
+                                return usage_error("invalid --replace= value '%s' (expected OLD=NEW)", optarg);
+                        if (arg.n_replace >= ELEMENTSOF(arg_replace))
+                                return usage_error("too many --replace= options");
+                        arg_replace[arg.n_replace++] = optarg;
+                        arg.replace = arg_replace;
+                        r = 1;
+                        break;
+                case ARG_EVENTLOG:
+                        arg.eventlog = optarg;
+                        r = 1;
+                        break;
                 case ARG_PCR_VALUES:
                         arg.pcr_values = optarg;
+                        r = 1;
+                        break;
+                case ARG_FINALIZE:
+                        arg.finalize = true;
+                        r = 1;
+                        break;
+                case ARG_DRY_RUN:
+                        arg.dry_run = true;
                         r = 1;
                         break;
                 default:
@@ -174,11 +214,7 @@ DEVICE_VERB(run_status, verb_status)
 DEVICE_VERB(run_wipe_temporary, verb_wipe_temporary)
 DEVICE_VERB(run_seal_offline, verb_seal_offline)
 DEVICE_VERB(run_convert_import, verb_convert_import)
-
-static int verb_not_yet(int argc, char *argv[]) {
-        (void) argc;
-        return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP), "'%s' is not implemented in this version yet.", argv[0]);
-}
+DEVICE_VERB(run_reseal, verb_reseal)
 
 static int run(int argc, char *argv[]) {
         static const Verb verbs[] = {
@@ -188,7 +224,7 @@ static int run(int argc, char *argv[]) {
                 { "wipe-temporary", run_wipe_temporary, NULL },
                 { "convert-import", run_convert_import, NULL },
                 { "seal-offline", run_seal_offline, NULL },
-                { "reseal", verb_not_yet, NULL },
+                { "reseal", run_reseal, NULL },
                 {},
         };
         int r;

@@ -46,12 +46,21 @@ int luks_tpm2_unlock(struct crypt_device *cd, Tpm2Context *c, const Tpm2Token *t
 
 int luks_tpm2_enroll(struct crypt_device *cd, Tpm2Context *c, const Secret *vk, uint32_t pcr_mask, bool temporary,
                      int *ret_keyslot) {
+        return luks_tpm2_enroll_to_values(cd, c, vk, pcr_mask, NULL, temporary ? LUKS_TPM2_TEMPORARY : 0,
+                                          ret_keyslot);
+}
+
+int luks_tpm2_enroll_to_values(struct crypt_device *cd, Tpm2Context *c, const Secret *vk, uint32_t pcr_mask,
+                               const uint8_t pcr_values[][TPM2_SHA256_SIZE], unsigned flags, int *ret_keyslot) {
         _cleanup_(secret_freep) Secret *secret = NULL, *pw = NULL;
-        _cleanup_(tpm2_token_done) Tpm2Token t = { .temporary = temporary };
+        _cleanup_(tpm2_token_done) Tpm2Token t = {
+                .temporary = flags & LUKS_TPM2_TEMPORARY,
+                .reseal_pending = flags & LUKS_TPM2_RESEAL_PENDING,
+        };
         _cleanup_free_ char *json = NULL;
         int slot, token, r;
 
-        r = tpm2_seal(c, pcr_mask, &t.key, &secret);
+        r = tpm2_seal_to_values(c, pcr_mask, pcr_values, &t.key, &secret);
         if (r < 0)
                 return r;
         r = secret_to_base64(secret, &pw);

@@ -29,3 +29,10 @@ int luks_tpm2_unlock(struct crypt_device *cd, Tpm2Context *c, const Tpm2Token *t
  * using @vk (the volume key). Returns the token id; *ret_keyslot the slot. */
 int luks_tpm2_enroll(struct crypt_device *cd, Tpm2Context *c, const Secret *vk, uint32_t pcr_mask, bool temporary,
                      int *ret_keyslot);
+
+/* The same, sealed to given PCR values (one per PCR in @pcr_mask, lowest
+ * index first; NULL: the current ones), the token marked by @flags. */
+#define LUKS_TPM2_TEMPORARY 1U
+#define LUKS_TPM2_RESEAL_PENDING 2U
+int luks_tpm2_enroll_to_values(struct crypt_device *cd, Tpm2Context *c, const Secret *vk, uint32_t pcr_mask,
+                               const uint8_t pcr_values[][TPM2_SHA256_SIZE], unsigned flags, int *ret_keyslot);

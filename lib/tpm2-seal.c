@@ -156,6 +156,11 @@ int tpm2_blob_unmarshal(const uint8_t *blob, size_t size, TPM2B_PRIVATE *ret_pri
 }
 
 int tpm2_seal(Tpm2Context *c, uint32_t pcr_mask, Tpm2SealedKey *ret_key, Secret **ret_secret) {
+        return tpm2_seal_to_values(c, pcr_mask, NULL, ret_key, ret_secret);
+}
+
+int tpm2_seal_to_values(Tpm2Context *c, uint32_t pcr_mask, const uint8_t pcr_values[][TPM2_SHA256_SIZE],
+                        Tpm2SealedKey *ret_key, Secret **ret_secret) {
         _cleanup_(tpm2_handle_release) Tpm2Handle primary = TPM2_HANDLE_NULL, session = TPM2_HANDLE_NULL;
         _cleanup_(Esys_Freep) TPM2B_PRIVATE *priv = NULL;
         _cleanup_(Esys_Freep) TPM2B_PUBLIC *pub = NULL;
@@ -178,9 +183,15 @@ int tpm2_seal(Tpm2Context *c, uint32_t pcr_mask, Tpm2SealedKey *ret_key, Secret 
         /* No PCRs: no PolicyPCR, the policy stays all zeros — what systemd
          * does for --tpm2-pcrs= (bound to this TPM, not to its state). */
         if (pcr_mask != 0) {
-                r = tpm2_pcr_read(c, pcr_mask, values);
-                if (r < 0)
-                        return r;
+                /* Given values (predicted for the next boot) go into the
+                 * policy the same way: the TPM checks only the digest. */
+                if (pcr_values)
+                        memcpy(values, pcr_values, (size_t) pcr_mask_count(pcr_mask) * TPM2_SHA256_SIZE);
+                else {
+                        r = tpm2_pcr_read(c, pcr_mask, values);
+                        if (r < 0)
+                                return r;
+                }
                 r = tpm2_policy_pcr_update(policy, pcr_mask, (const uint8_t (*)[TPM2_SHA256_SIZE]) values);
                 if (r < 0)
                         return r;
@@ -334,4 +345,34 @@ int tpm2_unseal(Tpm2Context *c, const Tpm2SealedKey *key, Secret **ret_secret) {
                         return r;
                 log_debug("PCRs changed during unseal, retrying.");
         }
+}
+
+int tpm2_policy_matches_values(const Tpm2SealedKey *key, const uint8_t pcr_values[][TPM2_SHA256_SIZE]) {
+        uint8_t digest[TPM2_SHA256_SIZE] = {};
+        int r;
+
+        if (key->policy_hash_size != TPM2_SHA256_SIZE)
+                return -ENODATA;
+        if (key->pcr_mask != 0) {
+                r = tpm2_policy_pcr_update(digest, key->pcr_mask, pcr_values);
+                if (r < 0)
+                        return r;
+        }
+        return memcmp(digest, key->policy_hash, sizeof digest) == 0;
+}
+
+int tpm2_policy_matches_now(Tpm2Context *c, const Tpm2SealedKey *key) {
+        uint8_t values[PCR_INDEX_MAX + 1][TPM2_SHA256_SIZE];
+        int r;
+
+        if (key->policy_hash_size != TPM2_SHA256_SIZE)
+                return -ENODATA;
+        if (key->pcr_mask >> (PCR_INDEX_MAX + 1))
+                return -EINVAL;
+        if (key->pcr_mask != 0) {
+                r = tpm2_pcr_read(c, key->pcr_mask, values);
+                if (r < 0)
+                        return r;
+        }
+        return tpm2_policy_matches_values(key, (const uint8_t (*)[TPM2_SHA256_SIZE]) values);
 }

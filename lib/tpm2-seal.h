@@ -39,6 +39,13 @@ void tpm2_sealed_key_done(Tpm2SealedKey *k);
  * @pcr_mask under systemd's transient primary. */
 int tpm2_seal(Tpm2Context *c, uint32_t pcr_mask, Tpm2SealedKey *ret_key, Secret **ret_secret);
 
+/* The same, sealed to given values of those PCRs instead of the current
+ * ones (cvm-enroll reseal: the values predicted for the next boot).
+ * @pcr_values: one per PCR in @pcr_mask, lowest index first; NULL = read
+ * the TPM's. */
+int tpm2_seal_to_values(Tpm2Context *c, uint32_t pcr_mask, const uint8_t pcr_values[][TPM2_SHA256_SIZE],
+                        Tpm2SealedKey *ret_key, Secret **ret_secret);
+
 /* Unseal. Returns -EPERM if the PCRs no longer match the policy (checked
  * against policy_hash before the TPM is asked to unseal, so a mismatch
  * costs no dictionary-attack counter), -EBADMSG for a blob that is corrupt
@@ -53,3 +60,10 @@ int tpm2_blob_marshal(const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub, uint8_
 
 /* Split a blob into its two marshalled halves, rejecting trailing bytes. */
 int tpm2_blob_unmarshal(const uint8_t *blob, size_t size, TPM2B_PRIVATE *ret_private, TPM2B_PUBLIC *ret_public);
+
+/* Does @key's policy digest equal PolicyPCR over @pcr_values (one per PCR
+ * of its mask, lowest index first) / over the TPM's current values? 1 yes,
+ * 0 no, -ENODATA if the token recorded no policy digest. Computed in
+ * software: no unseal attempt, no dictionary-attack counter. */
+int tpm2_policy_matches_values(const Tpm2SealedKey *key, const uint8_t pcr_values[][TPM2_SHA256_SIZE]);
+int tpm2_policy_matches_now(Tpm2Context *c, const Tpm2SealedKey *key);

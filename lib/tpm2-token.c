@@ -208,6 +208,10 @@ static int token_parse(const char *json, Tpm2Token *ret, const char **ret_reason
                                 ret_reason);
         if (r < 0)
                 return r;
+        r = parse_optional_bool(o, "cvm-reseal-pending", "'cvm-reseal-pending' is not a boolean",
+                                &t.reseal_pending, ret_reason);
+        if (r < 0)
+                return r;
 
         *ret = t;
         t = (Tpm2Token) {};
@@ -298,6 +302,8 @@ int tpm2_token_format(const Tpm2Token *t, char **ret) {
                         return -ENOMEM;
         }
         if (t->temporary && add_object(o, "cvm-temporary", json_object_new_boolean(true)) < 0)
+                return -ENOMEM;
+        if (t->reseal_pending && add_object(o, "cvm-reseal-pending", json_object_new_boolean(true)) < 0)
                 return -ENOMEM;
 
         *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));

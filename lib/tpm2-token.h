@@ -6,7 +6,8 @@
  *    "tpm2-pcrs":[7],"tpm2-pcr-bank":"sha256","tpm2-primary-alg":"ecc",
  *    "tpm2-policy-hash":HEX,"tpm2-pin":false}
  * plus our "cvm-temporary": true on slots meant to be wiped after first
- * boot. Fields of later systemd versions are read tolerantly: tpm2_srk is
+ * boot, and "cvm-reseal-pending": true on a token cvm-enroll reseal sealed
+ * to predicted PCRs, until reseal --finalize sees a boot that matches it. Fields of later systemd versions are read tolerantly: tpm2_srk is
  * used, tpm2_pubkey (signed policies) and tpm2-pin are refused with
  * -EOPNOTSUPP, since unlocking them needs what a first-boot tool lacks. */
 
@@ -19,6 +20,7 @@
 typedef struct Tpm2Token {
         int keyslot;
         bool temporary;
+        bool reseal_pending; /* "cvm-reseal-pending": sealed by reseal for a boot that has not happened yet */
         Tpm2SealedKey key;
 } Tpm2Token;
 

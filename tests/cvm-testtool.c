@@ -6,7 +6,9 @@
 #include <stdio.h>
 
 #include "encode-util.h"
+#include "file-util.h"
 #include "log.h"
+#include "pcr-predict.h"
 #include "pcr-spec.h"
 #include "tpm2-seal.h"
 
@@ -105,6 +107,74 @@ static int do_unseal(char *argv[]) {
         return print_secret(secret);
 }
 
+static int print_hex32(const uint8_t v[32]) {
+        _cleanup_free_ char *hex = NULL;
+        if (hex_encode(v, 32, &hex) < 0)
+                return log_oom();
+        puts(hex);
+        return 0;
+}
+
+/* pe FILE: "authenticode HEX" and, for a UKI, "pcr11 HEX" (what
+ * systemd-stub would leave in PCR 11), or the parser's reason. */
+static int do_pe(const char *path) {
+        _cleanup_free_ char *buf = NULL, *hex = NULL;
+        const char *reason = NULL;
+        uint8_t d[PE_SHA256_SIZE];
+        size_t size = 0;
+        PeFile pe;
+        int r;
+
+        r = read_full_file(path, 1024U * 1024U * 1024U, &buf, &size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read '%s': %m", path);
+        r = pe_parse((const uint8_t *) buf, size, &pe, &reason);
+        if (r < 0)
+                return log_error_errno(r, "Bad PE image: %s", reason);
+        r = pe_authenticode_sha256(&pe, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to hash: %m");
+        printf("authenticode ");
+        print_hex32(d);
+        if (pe_is_uki(&pe)) {
+                r = pcr_predict_uki_pcr11(&pe, d);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to compute PCR 11: %m");
+                printf("pcr11 ");
+                print_hex32(d);
+        }
+        return 0;
+}
+
+/* eventlog FILE PCRS: "IDX HEX" per PCR, replayed; or the parser's reason. */
+static int do_eventlog(const char *path, const char *pcrs) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_(eventlog_done) EventLog log = {};
+        uint8_t v[EVENTLOG_PCR_MAX + 1][EVENTLOG_SHA256_SIZE];
+        const char *reason = NULL;
+        uint32_t mask;
+        size_t size = 0;
+        int r;
+
+        if (pcr_mask_from_string(pcrs, &mask) < 0)
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Bad PCR list '%s'.", pcrs);
+        r = read_full_file(path, EVENTLOG_SIZE_MAX, &buf, &size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read '%s': %m", path);
+        r = eventlog_parse((const uint8_t *) buf, size, &log, &reason);
+        if (r < 0)
+                return log_error_errno(r, "Bad event log: %s", reason);
+        r = eventlog_replay(&log, mask, v);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i <= EVENTLOG_PCR_MAX; i++)
+                if (mask & (UINT32_C(1) << i)) {
+                        printf("%u ", i);
+                        print_hex32(v[i]);
+                }
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         int r;
 
@@ -113,8 +183,13 @@ int main(int argc, char *argv[]) {
                 r = do_seal(argv + 2);
         else if (argc == 7 && streq(argv[1], "unseal"))
                 r = do_unseal(argv + 2);
+        else if (argc == 3 && streq(argv[1], "pe"))
+                r = do_pe(argv[2]);
+        else if (argc == 4 && streq(argv[1], "eventlog"))
+                r = do_eventlog(argv[2], argv[3]);
         else {
-                fprintf(stderr, "usage: %s seal TCTI PCRS BLOB | unseal TCTI PCRS BLOB ALG POLICY-HEX\n", argv[0]);
+                fprintf(stderr, "usage: %s seal TCTI PCRS BLOB | unseal TCTI PCRS BLOB ALG POLICY-HEX | pe FILE | "
+                                "eventlog FILE PCRS\n", argv[0]);
                 return 2;
         }
         return r < 0 ? 1 : 0;

@@ -4,7 +4,8 @@
 # into the binary (lib/test-hook.h: _exit at a step boundary, no cleanup,
 # like a power cut as far as the disk is concerned), kill the command
 # there, prove a key still opens the volume, then rerun without the hook
-# and prove the job got finished.
+# and prove the job got finished. tpm2:keyslot-added also fires inside
+# reseal (same enroll code), which the tpm2 scenario covers.
 #
 # The points are read from the source (every test_hook("…") in enroll/ and
 # lib/ whose string is in the cvm-enroll binary), so a new point is tested
@@ -117,11 +118,60 @@ scenario_wipe() {
         runs=$((runs + 1))
 }
 
+# reseal and reseal --finalize: token 0 sealed to the current PCR 7, token 1
+# resealed (--pcr-values) to what PCR 7 becomes after one more extend.
+pcr7() {
+        tpm2_pcrread sha256:7 | awk '$1 == "7" { print tolower(substr($3, 3)) }'
+}
+pcr7_after_extend() {
+        py -c 'import hashlib, sys; print(hashlib.sha256(bytes.fromhex(sys.argv[1]) + bytes.fromhex(sys.argv[2])).hexdigest())' \
+                "$(pcr7)" "$reseal_digest"
+}
+reseal_digest=$(printf 'cvm crash test' | sha256sum | cut -d' ' -f1)
+
+scenario_reseal() {
+        local point=$1 name="$1 (reseal)" img=$tmp/reseal.img after out
+        luks_image "$img" "$pass"
+        enroll tpm2 --device="$img" --unlock-key-file="$pass" >/dev/null
+        after=$(pcr7_after_extend)
+        run_hooked "$name" "$point" enroll reseal --device="$img" --pcrs=7 --pcr-values="7=$after"
+        check "$name: header still loads" header_loads "$img"
+        check "$name: token 0 still opens" enroll check --device="$img"
+        check "$name: rerun succeeds" enroll reseal --device="$img" --pcrs=7 --pcr-values="7=$after"
+        out=$(enroll reseal --device="$img" --pcrs=7 --pcr-values="7=$after" --json=short || true)
+        check_eq "$name: a third run is a no-op" False "$(json_field "$out" changed)"
+        runs=$((runs + 1))
+}
+
+scenario_finalize() {
+        local point=$1 name="$1 (finalize)" img=$tmp/finalize.img after
+        luks_image "$img" "$pass"
+        enroll tpm2 --device="$img" --unlock-key-file="$pass" >/dev/null
+        after=$(pcr7_after_extend)
+        enroll reseal --device="$img" --pcrs=7 --pcr-values="7=$after" >/dev/null
+        tpm2_pcrextend "7:sha256=$reseal_digest"
+        run_hooked "$name" "$point" enroll reseal --finalize --device="$img"
+        check "$name: header still loads" header_loads "$img"
+        check "$name: a TPM token still opens" enroll check --device="$img"
+        check "$name: rerun succeeds" enroll reseal --finalize --device="$img"
+        check_eq "$name: only the resealed token is left" 1 "$(luks_tokens "$img")"
+        check_eq "$name: slots: the passphrase and the resealed token's" "0 2" "$(luks_slots "$img")"
+        check "$name: it opens" enroll check --device="$img"
+        check_fails "$name: it is no longer pending" contains \
+                "$(cryptsetup token export --token-id 1 "$img")" cvm-reseal-pending
+        check "$name: a third run is a no-op" contains "$(enroll reseal --finalize --device="$img")" "nothing to do"
+        runs=$((runs + 1))
+}
+
 for p in "${points[@]}"; do
         echo "# abort point $p"
         case $p in
         tpm2:*)
                 scenario_tpm2 "$p" ;;
+        reseal:*)
+                scenario_reseal "$p" ;;
+        finalize:*)
+                scenario_finalize "$p" ;;
         wipe:*)
                 scenario_wipe "$p" keydata-temporary
                 scenario_wipe "$p" temporary-keydata

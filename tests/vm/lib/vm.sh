@@ -39,6 +39,9 @@
 #                           "N passed, 0 failed" with N > 0).
 #   vm_kill                 Pull the plug: stop the VM and its swtpm now.
 #   vm_run [OPTION...]      vm_start + vm_wait.
+#   vm_build_uki OUT [--scenario FILE] [--append ARGS]
+#                           Build (not boot) the signed UKI such a boot
+#                           would use, as OUT; boot it with --uki OUT.
 #   vm_log_values KEY [LOG] Print VALUE of each "KEY VALUE" line of a serial
 #                           log (default: the last boot's), to pass results
 #                           from guest to host (e.g. guest: echo "cvm-pcr7 $v").
@@ -76,6 +79,9 @@
 #                           no AHCI driver; the test disks stay vda, ...)
 #   --unsigned              with --uefi-uki: don't sign (Secure Boot must
 #                           then refuse to boot it)
+#   --uki FILE              OVMF + Secure Boot booting this UKI as it is
+#                           (one vm_build_uki made); the scenario, kernel
+#                           and command line are inside it
 #   --net                   qemu user networking, guest port 22 forwarded to
 #                           127.0.0.1:$VM_SSH_PORT (a free port)
 #   --done ERE              success criterion instead of the result line,
@@ -415,7 +421,7 @@ _vm_zero4() {
 # _vm_build_uki DIR KERNEL INITRD CMDLINE SIGN: make DIR/esp.img holding the
 # (signed) UKI as \EFI\BOOT\BOOTX64.EFI.
 _vm_build_uki() {
-        local dir=$1 kernel=$2 initrd=$3 cmdline=$4 sign=$5 vmas uki=$1/uki.efi kb
+        local dir=$1 kernel=$2 initrd=$3 cmdline=$4 sign=$5 vmas uki=$1/uki.efi
         require_cmd objcopy objdump sbsign openssl mkfs.vfat mcopy mmd
         printf 'NAME="cvm-firstboot vm test"\nID=cvmtest\nVERSION_ID=1\n' >"$dir/os-release"
         printf '%s' "$cmdline" >"$dir/cmdline"
@@ -441,11 +447,42 @@ _vm_build_uki() {
         else
                 mv "$uki.unsigned" "$uki"
         fi
-        kb=$(($(stat -c %s "$uki") / 1024 + 4096))
-        mkfs.vfat -C -n CVMESP "$dir/esp.img" "$kb" >/dev/null
-        MTOOLS_SKIP_CHECK=1 mmd -i "$dir/esp.img" ::EFI ::EFI/BOOT
-        MTOOLS_SKIP_CHECK=1 mcopy -i "$dir/esp.img" "$uki" ::EFI/BOOT/BOOTX64.EFI
+        _vm_make_esp "$dir" "$uki"
         rm -f "$dir/uki-initrd"
+}
+
+# _vm_make_esp DIR UKI: DIR/esp.img with UKI as \EFI\BOOT\BOOTX64.EFI.
+_vm_make_esp() {
+        local kb
+        kb=$(($(stat -c %s "$2") / 1024 + 4096))
+        rm -f "$1/esp.img"
+        mkfs.vfat -C -n CVMESP "$1/esp.img" "$kb" >/dev/null
+        MTOOLS_SKIP_CHECK=1 mmd -i "$1/esp.img" ::EFI ::EFI/BOOT
+        MTOOLS_SKIP_CHECK=1 mcopy -i "$1/esp.img" "$2" ::EFI/BOOT/BOOTX64.EFI
+}
+
+# vm_build_uki OUT [--append ARGS] [--scenario FILE]: build the signed UKI a
+# busybox-scenario boot with these options would boot, as OUT, without
+# booting it (for tests that need a UKI before its boot, e.g. to predict
+# its PCRs); boot it later with vm_start --uefi-uki --uki OUT.
+vm_build_uki() {
+        local out=$1 append='' scenario='' dir initrd
+        shift
+        while [ $# -gt 0 ]; do
+                case $1 in
+                --append) append="$append $2"; shift ;;
+                --scenario) scenario=$2; shift ;;
+                *) die "vm_build_uki: unknown option '$1'" ;;
+                esac
+                shift
+        done
+        dir=$(mktemp -d "$VM_TMP/uki.XXXXXX")
+        _vm_env=()
+        _vm_files=()
+        initrd=$(_vm_scenario_initrd "$dir" "$scenario")
+        _vm_build_uki "$dir" "$VM_KERNEL" "$initrd" "$VM_BASE_CMDLINE$append" 1
+        mv "$dir/uki.efi" "$out"
+        rm -rf "$dir"
 }
 
 # A free loopback TCP port for ssh forwarding (best effort: probed, not held).
@@ -469,7 +506,7 @@ _vm_start_tpm() {
 }
 
 vm_start() {
-        local scenario='' kernel='' initrd='' cmdline='' append='' tpm_state='' tpm=1 uefi=0 sign=1 net=0
+        local scenario='' kernel='' initrd='' cmdline='' append='' tpm_state='' tpm=1 uefi=0 sign=1 net=0 uki=''
         local mem=1024 machine=q35 dir disk i=0 blk
         local -a qemu disks=()
         _vm_env=()
@@ -494,6 +531,7 @@ vm_start() {
                 --no-tpm) tpm=0 ;;
                 --uefi-uki) uefi=1 ;;
                 --unsigned) sign=0 ;;
+                --uki) uki=$2; uefi=1; shift ;;
                 --net) net=1 ;;
                 --done) VM_DONE_RE=$2; shift ;;
                 --timeout) VM_TIMEOUT=$2; shift ;;
@@ -510,13 +548,15 @@ vm_start() {
         VM_QEMU_LOG=$VM_LOGDIR/$VM_NAME-$VM_BOOTS.qemu.log
         VM_QMP_SOCK=$VM_RUNDIR/qmp$VM_BOOTS.sock
 
-        if [ -n "$scenario" ]; then
+        if [ -n "$uki" ]; then
+                [ -z "$scenario$kernel" ] || die "vm_start: --uki excludes --scenario and --kernel"
+        elif [ -n "$scenario" ]; then
                 [ -z "$kernel" ] || die "vm_start: --scenario and --kernel exclude each other"
                 kernel=$VM_KERNEL
                 initrd=$(_vm_scenario_initrd "$dir" "$scenario")
                 cmdline=$VM_BASE_CMDLINE
         fi
-        [ -n "$kernel" ] || die "vm_start: need --scenario or --kernel"
+        [ -n "$kernel$uki" ] || die "vm_start: need --scenario, --kernel or --uki"
         [ -n "$scenario" ] || [ $((${#_vm_env[@]} + ${#_vm_files[@]})) = 0 ] ||
                 die "vm_start: --env and --file need --scenario"
         cmdline="$cmdline$append"
@@ -526,7 +566,12 @@ vm_start() {
         qemu=(-machine "$machine" -cpu max -m "$mem" -smp 1 -accel tcg -nographic -nodefaults -no-reboot
                 -serial "file:$VM_LOG" -monitor none -qmp "unix:$VM_QMP_SOCK,server=on,wait=off")
         if [ "$uefi" = 1 ]; then
-                _vm_build_uki "$dir" "$kernel" "$initrd" "$cmdline" "$sign"
+                if [ -n "$uki" ]; then
+                        cp "$uki" "$dir/uki.efi"
+                        _vm_make_esp "$dir" "$dir/uki.efi"
+                else
+                        _vm_build_uki "$dir" "$kernel" "$initrd" "$cmdline" "$sign"
+                fi
                 VM_UKI=$dir/uki.efi
                 # The per-test copy of the variable store persists across boots like NVRAM.
                 [ -f "$VM_TMP/ovmf-vars.fd" ] || cp "$VM_OVMF_VARS" "$VM_TMP/ovmf-vars.fd"
