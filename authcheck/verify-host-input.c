@@ -11,13 +11,13 @@
 #include "file-util.h"
 #include "json-util.h"
 #include "log.h"
+#include "pcr-values.h"
 #include "quote-verify.h"
 #include "verify-host.h"
 #include "x509-util.h"
 
 #define TRUST_FILE_MAX (256U * 1024U)
 #define KEY_FILE_MAX (1024U * 1024U)
-#define PCR_FILE_MAX (64U * 1024U)
 
 /* ---- HOST[:PORT] ---- */
 
@@ -156,116 +156,18 @@ int offered_keys_parse(const char *text, HostKey **ret, size_t *ret_n) {
 
 /* ---- expected PCRs ---- */
 
-static int pcr_value_parse(const char *s, size_t n, uint8_t ret[EVIDENCE_PCR_SIZE]) {
-        _cleanup_free_ void *d = NULL;
-        size_t size = 0;
-
-        if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-                s += 2, n -= 2;
-        if (hex_decode(s, n, &d, &size) < 0 || size != EVIDENCE_PCR_SIZE)
-                return -EBADMSG;
-        memcpy(ret, d, EVIDENCE_PCR_SIZE);
-        return 0;
-}
-
-static int pcr_set(VerifyPolicy *p, const char *idx, size_t idx_len, const char *val, size_t val_len) {
-        unsigned v = 0;
-
-        if (idx_len == 0 || idx_len > 2 || (idx_len == 2 && idx[0] == '0'))
-                return -EBADMSG;
-        for (size_t i = 0; i < idx_len; i++) {
-                if (!isdigit((unsigned char) idx[i]))
-                        return -EBADMSG;
-                v = v * 10 + (unsigned) (idx[i] - '0');
-        }
-        if (v > PCR_INDEX_MAX || (p->expect_pcr_mask & (UINT32_C(1) << v)))
-                return -EBADMSG;
-        if (pcr_value_parse(val, val_len, p->expect_pcrs[v]) < 0)
-                return -EBADMSG;
-        p->expect_pcr_mask |= UINT32_C(1) << v;
-        return 0;
-}
-
-/* "IDX=HEX" items separated by commas, white space or new lines; "#"
- * starts a comment; "IDX : 0xHEX" lines and a "sha256:" header as
- * tpm2_pcrread prints them are accepted too. */
-static int pcrs_from_text(const char *text, VerifyPolicy *p) {
-        _cleanup_free_ char *copy = strdup(text);
-        char *line, *save = NULL;
+int expected_pcrs_load(const char *spec, VerifyPolicy *p) {
+        PcrValues v;
         int r;
 
-        if (!copy)
-                return -ENOMEM;
-        for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char squeezed[512], *item, *save2 = NULL;
-                size_t n = 0;
-
-                line[strcspn(line, "#")] = 0;
-                for (char *c = line; *c && n + 1 < sizeof squeezed; c++)
-                        if (!isspace((unsigned char) *c))
-                                squeezed[n++] = *c;
-                squeezed[n] = 0;
-                if (n == 0 || streq(squeezed, "sha256:"))
-                        continue;
-                if (n + 1 >= sizeof squeezed)
-                        return -EBADMSG;
-                for (item = strtok_r(squeezed, ",", &save2); item; item = strtok_r(NULL, ",", &save2)) {
-                        size_t k = strcspn(item, "=:");
-                        if (!item[k])
-                                return -EBADMSG;
-                        r = pcr_set(p, item, k, item + k + 1, strlen(item + k + 1));
-                        if (r < 0)
-                                return r;
-                }
-        }
-        return p->expect_pcr_mask ? 0 : -ENODATA;
-}
-
-/* {"sha256": {"7": "HEX", …}} or a whole evidence object (its "pcrs"). */
-static int pcrs_from_json(const char *text, size_t size, VerifyPolicy *p) {
-        _cleanup_(json_object_putp) json_object *o = NULL;
-        json_object *pcrs, *bank;
-        int r;
-
-        r = json_parse_object(text, size, &o);
+        r = pcr_values_load(spec, &v);
+        if (r < 0 && r != -EBADMSG && r != -ENODATA && !pcr_values_spec_is_inline(spec))
+                return log_error_errno(r, "Failed to read --expect-pcrs file '%s': %m", spec);
         if (r < 0)
                 return r;
-        if (!json_object_object_get_ex(o, "pcrs", &pcrs))
-                pcrs = o;
-        if (!json_object_is_type(pcrs, json_type_object) || !json_object_object_get_ex(pcrs, "sha256", &bank) ||
-            !json_object_is_type(bank, json_type_object))
-                return -EBADMSG;
-        json_object_object_foreach(bank, key, val) {
-                if (!json_object_is_type(val, json_type_string))
-                        return -EBADMSG;
-                r = pcr_set(p, key, strlen(key), json_object_get_string(val),
-                            (size_t) json_object_get_string_len(val));
-                if (r < 0)
-                        return r;
-        }
-        return p->expect_pcr_mask ? 0 : -ENODATA;
-}
-
-/* Inline "IDX=HEX,…" starts with a digit and an '=' follows it. */
-static bool expect_pcrs_inline(const char *spec) {
-        return isdigit((unsigned char) spec[0]) && spec[strspn(spec, "0123456789")] == '=';
-}
-
-int expected_pcrs_load(const char *spec, VerifyPolicy *p) {
-        _cleanup_free_ char *text = NULL;
-        size_t size = 0;
-        int r;
-
-        if (expect_pcrs_inline(spec))
-                return pcrs_from_text(spec, p);
-        r = read_full_file(spec, PCR_FILE_MAX, &text, &size);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read --expect-pcrs file '%s': %m", spec);
-        if (text[strspn(text, " \t\r\n")] == '{')
-                r = pcrs_from_json(text, size, p);
-        else
-                r = pcrs_from_text(text, p);
-        return r;
+        p->expect_pcr_mask = v.mask;
+        memcpy(p->expect_pcrs, v.values, sizeof p->expect_pcrs);
+        return 0;
 }
 
 /* ---- trust anchors ---- */
@@ -352,7 +254,7 @@ int trust_load(const VerifyArgs *a, TrustAnchors *t, char **ret_material, size_t
                 _cleanup_free_ char *text = NULL;
                 size_t size = 0;
 
-                if (expect_pcrs_inline(a->expect_pcrs))
+                if (pcr_values_spec_is_inline(a->expect_pcrs))
                         r = material_add(&m, &n, "expect-pcrs", a->expect_pcrs, strlen(a->expect_pcrs));
                 else {
                         r = read_full_file(a->expect_pcrs, PCR_FILE_MAX, &text, &size);

@@ -28,6 +28,7 @@ enum {
         ARG_PCR_VALUES,
         ARG_FINALIZE,
         ARG_DRY_RUN,
+        ARG_SRK_PUB,
 };
 
 static const char *arg_root = NULL;
@@ -48,7 +49,10 @@ static void help(void) {
                "  status           Show keyslots, tokens, PCRs and which tokens open now\n"
                "  wipe-temporary   Remove temporary keyslots after a passing check\n"
                "  reseal           Before a boot file update: add a token sealed to the predicted\n"
-               "                   PCRs (--replace); --finalize: remove outdated tokens\n\n"
+               "                   PCRs (--replace); --finalize: remove outdated tokens\n"
+               "  seal-offline     Seal a new key to another TPM's SRK public key (no TPM needed),\n"
+               "                   add a keyslot and a cvm-tpm2-import token\n"
+               "  convert-import   Import cvm-tpm2-import tokens into this TPM as systemd-tpm2 tokens\n\n"
                "Options:\n"
                "     --device=DEV         LUKS2 block device or image file\n"
                "     --root=PATH          The LUKS2 device under the filesystem mounted at PATH\n"
@@ -66,10 +70,13 @@ static void help(void) {
                "                          replaced by NEW at the next boot (repeatable)\n"
                "     --eventlog=FILE      reseal: this boot's TPM event log\n"
                "                          (default: " EVENTLOG_PATH_DEFAULT ")\n"
-               "     --pcr-values=IDX=HEX,...\n"
-               "                          reseal, for tests: seal to these values\n"
                "     --finalize           reseal: remove tokens sealed to outdated PCRs\n"
                "     --dry-run            reseal: print the prediction or plan, write nothing\n"
+               "     --srk-pub=FILE       seal-offline: the target TPM's SRK public key\n"
+               "                          (TPM2B_PUBLIC from tpm2_readpublic, or PEM)\n"
+               "     --pcr-values=FILE|IDX=HEX,...\n"
+               "                          seal-offline: the target's sha256 PCR values;\n"
+               "                          reseal (for tests): seal to these values\n"
                TPM2_DEVICE_HELP
                COMMON_OPTIONS_HELP
                "\nSee cvm-enroll(8) for details.\n",
@@ -101,6 +108,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "pcr-values", required_argument, NULL, ARG_PCR_VALUES },
                 { "finalize", no_argument, NULL, ARG_FINALIZE },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+                { "srk-pub", required_argument, NULL, ARG_SRK_PUB },
                 {},
         };
         int c, r;
@@ -148,6 +156,10 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_EVENTLOG:
                         arg.eventlog = optarg;
+                        r = 1;
+                        break;
+                case ARG_SRK_PUB:
+                        arg.srk_pub = optarg;
                         r = 1;
                         break;
                 case ARG_PCR_VALUES:
@@ -201,11 +213,8 @@ DEVICE_VERB(run_check, verb_check)
 DEVICE_VERB(run_status, verb_status)
 DEVICE_VERB(run_wipe_temporary, verb_wipe_temporary)
 DEVICE_VERB(run_reseal, verb_reseal)
-
-static int verb_not_yet(int argc, char *argv[]) {
-        (void) argc;
-        return log_error_errno(SYNTHETIC_ERRNO(EOPNOTSUPP), "'%s' is not implemented in this version yet.", argv[0]);
-}
+DEVICE_VERB(run_seal_offline, verb_seal_offline)
+DEVICE_VERB(run_convert_import, verb_convert_import)
 
 static int run(int argc, char *argv[]) {
         static const Verb verbs[] = {
@@ -213,8 +222,8 @@ static int run(int argc, char *argv[]) {
                 { "check", run_check, NULL },
                 { "status", run_status, NULL },
                 { "wipe-temporary", run_wipe_temporary, NULL },
-                { "convert-import", verb_not_yet, NULL },
-                { "seal-offline", verb_not_yet, NULL },
+                { "convert-import", run_convert_import, NULL },
+                { "seal-offline", run_seal_offline, NULL },
                 { "reseal", run_reseal, NULL },
                 {},
         };

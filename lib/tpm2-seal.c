@@ -114,7 +114,7 @@ static int start_session(Tpm2Context *c, const Tpm2Handle *salt_key, TPM2_SE typ
         return 0;
 }
 
-static int blob_marshal(const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub, uint8_t **ret, size_t *ret_size) {
+int tpm2_blob_marshal(const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub, uint8_t **ret, size_t *ret_size) {
         _cleanup_free_ uint8_t *buf = malloc(sizeof(*priv) + sizeof(*pub));
         size_t off = 0;
 
@@ -232,7 +232,7 @@ int tpm2_seal_to_values(Tpm2Context *c, uint32_t pcr_mask, const uint8_t pcr_val
                 return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to create sealed object: %s",
                                        tpm2_rc_string(rc));
 
-        r = blob_marshal(priv, pub, &blob, &blob_size);
+        r = tpm2_blob_marshal(priv, pub, &blob, &blob_size);
         if (r < 0)
                 return r;
 

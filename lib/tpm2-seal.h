@@ -55,6 +55,9 @@ int tpm2_unseal(Tpm2Context *c, const Tpm2SealedKey *key, Secret **ret_secret);
 /* Create the transient primary for @alg (0: ECC, falling back to RSA). */
 int tpm2_make_primary(Tpm2Context *c, uint16_t alg, Tpm2Handle *ret, uint16_t *ret_alg);
 
+/* Join TPM2B_PRIVATE ‖ TPM2B_PUBLIC into a token blob. */
+int tpm2_blob_marshal(const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub, uint8_t **ret, size_t *ret_size);
+
 /* Split a blob into its two marshalled halves, rejecting trailing bytes. */
 int tpm2_blob_unmarshal(const uint8_t *blob, size_t size, TPM2B_PRIVATE *ret_private, TPM2B_PUBLIC *ret_public);
 

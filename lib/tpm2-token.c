@@ -25,7 +25,7 @@ static int refuse(const char **ret_reason, int error, const char *reason) {
         return -ERRNO_VALUE(error);
 }
 
-static int parse_keyslot(json_object *o, int *ret, const char **ret_reason) {
+int tpm2_token_parse_keyslot(json_object *o, int *ret, const char **ret_reason) {
         json_object *a, *e;
         const char *s;
         char *end;
@@ -49,7 +49,7 @@ static int parse_keyslot(json_object *o, int *ret, const char **ret_reason) {
         return 0;
 }
 
-static int parse_pcrs(json_object *o, uint32_t *ret, const char **ret_reason) {
+int tpm2_token_parse_pcrs(json_object *o, uint32_t *ret, const char **ret_reason) {
         json_object *a;
         uint32_t mask = 0;
         size_t n;
@@ -127,7 +127,7 @@ static int parse_sealed(json_object *o, Tpm2SealedKey *k, const char **ret_reaso
         if (blob_size == 0 || blob_size > TPM2_BLOB_MAX)
                 return refuse(ret_reason, EBADMSG, "'tpm2-blob' is empty or larger than 4096 bytes");
 
-        r = parse_pcrs(o, &k->pcr_mask, ret_reason);
+        r = tpm2_token_parse_pcrs(o, &k->pcr_mask, ret_reason);
         if (r < 0)
                 return r;
         r = parse_enum(o, "tpm2-pcr-bank", banks, bank_ids, 2, TPM2_ALG_SHA256,
@@ -198,7 +198,7 @@ static int token_parse(const char *json, Tpm2Token *ret, const char **ret_reason
             json_object_get_string_len(json_object_object_get(o, "type")) != (int) strlen(TPM2_TOKEN_TYPE))
                 return refuse(ret_reason, EMEDIUMTYPE, "the token is not of type systemd-tpm2");
 
-        r = parse_keyslot(o, &t.keyslot, ret_reason);
+        r = tpm2_token_parse_keyslot(o, &t.keyslot, ret_reason);
         if (r < 0)
                 return r;
         r = parse_sealed(o, &t.key, ret_reason);
