@@ -234,6 +234,9 @@ static int run(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r;
+        if ((arg.n_replace > 0 || arg.eventlog || arg.finalize || arg.dry_run) &&
+            (optind >= argc || !streq(argv[optind], "reseal")))
+                return usage_error("--replace=, --eventlog=, --finalize and --dry-run only apply to 'reseal'");
         return dispatch_verb(argc - optind, argv + optind, verbs);
 }
 
