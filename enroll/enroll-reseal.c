@@ -21,6 +21,7 @@
 #include "luks-util.h"
 #include "pcr-predict.h"
 #include "pcr-spec.h"
+#include "pcr-values.h"
 #include "test-hook.h"
 
 #define BOOT_FILE_MAX (1024U * 1024U * 1024U) /* a UKI with a large initrd stays far below */
@@ -270,11 +271,14 @@ static int reseal(const EnrollArgs *a) {
                 return log_error_errno(r, "Failed to open the TPM: %m");
 
         if (a->pcr_values) {
-                uint32_t mask = 0;
-                if (pcr_values_from_string(a->pcr_values, &mask, predicted) < 0)
-                        return usage_error("invalid --pcr-values= (expected IDX=HEX,… with 64 hex digits each)");
-                if (mask != a->pcr_mask)
+                PcrValues pv;
+                r = pcr_values_load(a->pcr_values, &pv);
+                if (r < 0)
+                        return usage_error("invalid --pcr-values= '%s' (expected IDX=HEX,… with 64 hex digits "
+                                           "each, or a file of them)", a->pcr_values);
+                if (pv.mask != a->pcr_mask)
                         return usage_error("--pcr-values= must give exactly the PCRs of --pcrs=");
+                memcpy(predicted, pv.values, sizeof pv.values);
                 log_warning("Sealing to the PCR values given by --pcr-values= (a testing aid), not to predicted ones.");
         } else {
                 r = predict(a, tpm, current, predicted);

@@ -23,12 +23,12 @@ enum {
         ARG_TEMPORARY,
         ARG_KEYDATA,
         ARG_ROOT,
-        ARG_SRK_PUB,
-        ARG_PCR_VALUES,
         ARG_REPLACE,
         ARG_EVENTLOG,
+        ARG_PCR_VALUES,
         ARG_FINALIZE,
         ARG_DRY_RUN,
+        ARG_SRK_PUB,
 };
 
 static const char *arg_root = NULL;
@@ -48,11 +48,11 @@ static void help(void) {
                "  check            Prove a TPM2 token opens its keyslot (writes nothing)\n"
                "  status           Show keyslots, tokens, PCRs and which tokens open now\n"
                "  wipe-temporary   Remove temporary keyslots after a passing check\n"
+               "  reseal           Before a boot file update: add a token sealed to the predicted\n"
+               "                   PCRs (--replace); --finalize: remove outdated tokens\n"
                "  seal-offline     Seal a new key to another TPM's SRK public key (no TPM needed),\n"
                "                   add a keyslot and a cvm-tpm2-import token\n"
                "  convert-import   Import cvm-tpm2-import tokens into this TPM as systemd-tpm2 tokens\n\n"
-               "  reseal           Before a boot file update: add a token sealed to the predicted\n"
-               "                   PCRs (--replace); --finalize: remove outdated tokens\n\n"
                "Options:\n"
                "     --device=DEV         LUKS2 block device or image file\n"
                "     --root=PATH          The LUKS2 device under the filesystem mounted at PATH\n"
@@ -66,17 +66,17 @@ static void help(void) {
                "     --temporary          Mark the new token temporary (wiped by wipe-temporary)\n"
                "     --keydata=FILE       Legacy key file wipe-temporary destroys\n"
                "                          (default: " KEYDATA_PATH_DEFAULT ")\n"
-               "     --srk-pub=FILE       seal-offline: the target TPM's SRK public key\n"
-               "                          (TPM2B_PUBLIC from tpm2_readpublic, or PEM)\n"
-               "     --pcr-values=FILE|IDX=HEX,...\n"
-               "                          seal-offline: the target's sha256 PCR values;\n"
-               "                          reseal, for tests: seal to these values\n"
                "     --replace=OLD=NEW    reseal: boot file OLD (started in this boot) is\n"
                "                          replaced by NEW at the next boot (repeatable)\n"
                "     --eventlog=FILE      reseal: this boot's TPM event log\n"
                "                          (default: " EVENTLOG_PATH_DEFAULT ")\n"
                "     --finalize           reseal: remove tokens sealed to outdated PCRs\n"
                "     --dry-run            reseal: print the prediction or plan, write nothing\n"
+               "     --srk-pub=FILE       seal-offline: the target TPM's SRK public key\n"
+               "                          (TPM2B_PUBLIC from tpm2_readpublic, or PEM)\n"
+               "     --pcr-values=FILE|IDX=HEX,...\n"
+               "                          seal-offline: the target's sha256 PCR values;\n"
+               "                          reseal (for tests): seal to these values\n"
                TPM2_DEVICE_HELP
                COMMON_OPTIONS_HELP
                "\nSee cvm-enroll(8) for details.\n",
@@ -103,12 +103,12 @@ static int parse_argv(int argc, char *argv[]) {
                 { "temporary", no_argument, NULL, ARG_TEMPORARY },
                 { "keydata", required_argument, NULL, ARG_KEYDATA },
                 { "root", required_argument, NULL, ARG_ROOT },
-                { "srk-pub", required_argument, NULL, ARG_SRK_PUB },
-                { "pcr-values", required_argument, NULL, ARG_PCR_VALUES },
                 { "replace", required_argument, NULL, ARG_REPLACE },
                 { "eventlog", required_argument, NULL, ARG_EVENTLOG },
+                { "pcr-values", required_argument, NULL, ARG_PCR_VALUES },
                 { "finalize", no_argument, NULL, ARG_FINALIZE },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+                { "srk-pub", required_argument, NULL, ARG_SRK_PUB },
                 {},
         };
         int c, r;
@@ -145,10 +145,6 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_root = optarg;
                         r = 1;
                         break;
-                case ARG_SRK_PUB:
-                        arg.srk_pub = optarg;
-                        r = 1;
-                        break;
                 case ARG_REPLACE:
                         if (!strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1])
                                 return usage_error("invalid --replace= value '%s' (expected OLD=NEW)", optarg);
@@ -160,6 +156,10 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_EVENTLOG:
                         arg.eventlog = optarg;
+                        r = 1;
+                        break;
+                case ARG_SRK_PUB:
+                        arg.srk_pub = optarg;
                         r = 1;
                         break;
                 case ARG_PCR_VALUES:
@@ -212,9 +212,9 @@ DEVICE_VERB(run_tpm2, verb_tpm2)
 DEVICE_VERB(run_check, verb_check)
 DEVICE_VERB(run_status, verb_status)
 DEVICE_VERB(run_wipe_temporary, verb_wipe_temporary)
+DEVICE_VERB(run_reseal, verb_reseal)
 DEVICE_VERB(run_seal_offline, verb_seal_offline)
 DEVICE_VERB(run_convert_import, verb_convert_import)
-DEVICE_VERB(run_reseal, verb_reseal)
 
 static int run(int argc, char *argv[]) {
         static const Verb verbs[] = {
@@ -234,6 +234,9 @@ static int run(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r;
+        if ((arg.n_replace > 0 || arg.eventlog || arg.finalize || arg.dry_run) &&
+            (optind >= argc || !streq(argv[optind], "reseal")))
+                return usage_error("--replace=, --eventlog=, --finalize and --dry-run only apply to 'reseal'");
         return dispatch_verb(argc - optind, argv + optind, verbs);
 }
 

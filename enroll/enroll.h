@@ -20,21 +20,20 @@ typedef struct EnrollArgs {
         const char *unlock_path; /* key file or keydata file */
         const char *keydata;     /* legacy key file considered by wipe-temporary */
         bool temporary;
-        const char *srk_pub;     /* seal-offline: target SRK public key file */
-        const char *pcr_values;  /* seal-offline: target PCR values, FILE or IDX=HEX,...;
-                                  * reseal (tests): seal to these instead of predicting */
         /* reseal */
         char **replace;          /* "OLD=NEW" paths, n_replace of them */
         size_t n_replace;
         const char *eventlog;    /* NULL: EVENTLOG_PATH_DEFAULT */
         bool finalize;
         bool dry_run;
+        const char *srk_pub;     /* seal-offline: target SRK public key file */
+        const char *pcr_values;  /* seal-offline: target PCR values; reseal (tests): seal to these; FILE or IDX=HEX,... */
 } EnrollArgs;
 
 int verb_tpm2(const EnrollArgs *a);
 int verb_check(const EnrollArgs *a);
 int verb_status(const EnrollArgs *a);
 int verb_wipe_temporary(const EnrollArgs *a);
+int verb_reseal(const EnrollArgs *a);
 int verb_seal_offline(const EnrollArgs *a);
 int verb_convert_import(const EnrollArgs *a);
-int verb_reseal(const EnrollArgs *a);

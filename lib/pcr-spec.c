@@ -12,16 +12,6 @@ static const char *const pcr_names[] = {
         [14] = "shim-policy",        [15] = "system-identity",
 };
 
-static int hex_digit(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static int pcr_index_from_word(const char *w, size_t n) {
         unsigned v = 0;
 
@@ -82,44 +72,4 @@ int pcr_mask_to_string(uint32_t mask, char **ret) {
 
 int pcr_mask_count(uint32_t mask) {
         return __builtin_popcount(mask);
-}
-
-int pcr_values_from_string(const char *s, uint32_t *ret_mask, uint8_t ret_values[][PCR_VALUE_SIZE]) {
-        uint8_t values[PCR_INDEX_MAX + 1][PCR_VALUE_SIZE];
-        uint32_t mask = 0;
-        const char *p = s;
-
-        if (!s || !*s)
-                return -EINVAL;
-        while (*p) {
-                size_t item = strcspn(p, ","), k = strcspn(p, "=");
-                const char *hex;
-                size_t hex_len;
-                int idx;
-
-                if (k >= item)
-                        return -EINVAL;
-                idx = pcr_index_from_word(p, k);
-                if (idx < 0 || (mask & (UINT32_C(1) << idx)))
-                        return -EINVAL;
-                hex = p + k + 1;
-                hex_len = item - k - 1;
-                if (hex_len >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
-                        hex += 2, hex_len -= 2;
-                if (hex_len != 2 * PCR_VALUE_SIZE)
-                        return -EINVAL;
-                for (size_t i = 0; i < PCR_VALUE_SIZE; i++) {
-                        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-                        if (hi < 0 || lo < 0)
-                                return -EINVAL;
-                        values[idx][i] = (uint8_t) (hi << 4 | lo);
-                }
-                mask |= UINT32_C(1) << idx;
-                p += item;
-                if (*p == ',' && *++p == 0)
-                        return -EINVAL; /* trailing comma */
-        }
-        *ret_mask = mask;
-        memcpy(ret_values, values, sizeof values);
-        return 0;
 }

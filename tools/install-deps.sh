@@ -14,7 +14,7 @@ packages=(
         fdisk gdisk e2fsprogs xfsprogs btrfs-progs squashfs-tools util-linux python3
         openssh-client openssh-server cloud-guest-utils
         # vm tier
-        qemu-system-x86 qemu-utils ovmf sbsigntool systemd-boot-efi binutils
+        qemu-system-x86 qemu-utils ovmf sbsigntool osslsigncode systemd-boot-efi binutils
         busybox-static kmod cpio zstd xz-utils dosfstools mtools debootstrap socat strace hyperfine
 )
 

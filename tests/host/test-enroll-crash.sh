@@ -176,6 +176,11 @@ for p in "${points[@]}"; do
                 scenario_wipe "$p" keydata-temporary
                 scenario_wipe "$p" temporary-keydata
                 ;;
+        seal-offline:* | convert-import:*)
+                # These need two TPMs and an offline-sealed image: their
+                # crash scenarios live in test-enroll-import.sh, part (g).
+                check "$p: has a crash scenario in test-enroll-import.sh" \
+                        grep -F -e "$p" "$CVM_SRCDIR/tests/host/test-enroll-import.sh" ;;
         *)
                 not_ok "abort point '$p' has no crash scenario in $(basename "$0"): add one" ;;
         esac

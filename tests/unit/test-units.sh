@@ -26,7 +26,7 @@ check_eq "systemd-analyze verify says nothing" "" "$out"
 # Exposure ceilings (0 = locked down, 10 = unprotected). growroot and enroll
 # need block devices, the TPM, CAP_SYS_ADMIN and a writable / for online
 # resize ioctls, so they cannot go as low as authcheck.
-declare -A ceiling=([cvm-authcheck.service]=2.5 [cvm-enroll-firstboot.service]=4.5
+declare -A ceiling=([cvm-authcheck.service]=2.5 [cvm-enroll-firstboot.service]=4.5 [cvm-enroll-finalize.service]=4.5
                     [cvm-growroot.service]=4.5 [cvm-growroot-initrd.service]=5.5)
 for unit in "${!ceiling[@]}"; do
         score=$(systemd-analyze security --offline=yes "./$unit" 2>/dev/null |
