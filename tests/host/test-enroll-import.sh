@@ -127,6 +127,8 @@ PY
 )
 check_eq "(a) policy hash = PolicyPCR(4,7) by the Python reference" "$want_policy" "$(json_field "$json" tpm2-policy-hash)"
 cp "$img" "$tmp/sealed.img"
+check "(a) check before the conversion points to convert-import" contains \
+        "$(enroll --tpm2-device="$TCTI_A" check --device="$img" 2>&1 || true)" "run 'cvm-enroll convert-import' first"
 
 # ---- (b) independent import with tpm2-tools ----
 check "(b) tpm2_import + tpm2_unseal of the duplicate on TPM A" tools_import "$json" ecc "$TCTI_A" 4,7
