@@ -85,13 +85,17 @@ tools_import() {
         field "$json" tpm2-public >"$d/pub"
         field "$json" tpm2-duplicate >"$d/dup"
         field "$json" tpm2-seed >"$d/seed"
-        case $alg in ecc) template=ecc256:null:aes128cfb ;; rsa) template=rsa2048:null:aes128cfb ;; esac
+        case $alg in
+        ecc) template=ecc256:null:aes128cfb ;;
+        rsa) template=rsa2048:null:aes128cfb ;;
+        ecc384) template=ecc384:null:aes256cfb ;;
+        esac
         export TPM2TOOLS_TCTI=$tcti
         tpm2_createprimary -Q -C o -g sha256 -G "$template" \
                 -a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth' -c "$d/srk.ctx"
         tpm2_import -Q -C "$d/srk.ctx" -u "$d/pub" -i "$d/dup" -s "$d/seed" -r "$d/priv" || rc=$?
         tpm2_flushcontext -t
-        if [ $rc = 0 ]; then
+        if [ $rc = 0 ] && [ "$alg" != ecc384 ]; then
                 { cat "$d/priv" "$d/pub"; } >"$d/blob"
                 oracle_unseal "$d/blob" "$alg" "$pcrs" "$d/secret" || rc=$?
         fi
@@ -123,6 +127,8 @@ PY
 )
 check_eq "(a) policy hash = PolicyPCR(4,7) by the Python reference" "$want_policy" "$(json_field "$json" tpm2-policy-hash)"
 cp "$img" "$tmp/sealed.img"
+check "(a) check before the conversion points to convert-import" contains \
+        "$(enroll --tpm2-device="$TCTI_A" check --device="$img" 2>&1 || true)" "run 'cvm-enroll convert-import' first"
 
 # ---- (b) independent import with tpm2-tools ----
 check "(b) tpm2_import + tpm2_unseal of the duplicate on TPM A" tools_import "$json" ecc "$TCTI_A" 4,7
@@ -187,6 +193,35 @@ check_eq "(e) PEM: same SRK name as the TPM2B_PUBLIC" \
         "$(json_field "$(token_json "$img" 0)" tpm2-srk-name)"
 check "(e) convert-import (PEM)" enroll --tpm2-device="$TCTI_A" convert-import --device="$img"
 check "(e) check passes (PEM)" enroll --tpm2-device="$TCTI_A" check --device="$img"
+
+# A P-384 storage key with AES-256 (not systemd's template: convert-import
+# would refuse it, but the duplicate itself must be right): sha256 nameAlg,
+# 48-byte coordinates, a 256-bit symmetric key.
+TPM2TOOLS_TCTI=$TCTI_A tpm2_createprimary -Q -C o -g sha256 -G ecc384:null:aes256cfb \
+        -a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth' -c "$tmp/srk.ctx"
+TPM2TOOLS_TCTI=$TCTI_A tpm2_readpublic -Q -c "$tmp/srk.ctx" -o "$tmp/srk-384.pub"
+TPM2TOOLS_TCTI=$TCTI_A tpm2_flushcontext -t
+img=$tmp/p384.img
+luks_image "$img" "$pass"
+check "(e) seal-offline to a P-384/AES-256 SRK" enroll --tpm2-device="$NO_TPM" seal-offline --device="$img" \
+        --unlock-key-file="$pass" --srk-pub="$tmp/srk-384.pub" --pcrs=7 --pcr-values="$tmp/pcrs.txt"
+check "(e) tpm2_import accepts the P-384 duplicate" tools_import "$(token_json "$img" 0)" ecc384 "$TCTI_A" 7
+before=$(luks_state "$img")
+check_fails "(e) convert-import refuses a non-systemd SRK" enroll --tpm2-device="$TCTI_A" convert-import --device="$img"
+check_eq "(e) ... and writes nothing" "$before" "$(luks_state "$img")"
+
+# Sealed to PCR values the TPM does not have: the import works, the unseal
+# does not; convert-import says so and writes nothing.
+img=$tmp/wrongpcr.img
+luks_image "$img" "$pass"
+check "(f) seal-offline to other PCR values" enroll --tpm2-device="$NO_TPM" seal-offline --device="$img" \
+        --unlock-key-file="$pass" --srk-pub="$tmp/srk-a.pub" --pcrs=7 --pcr-values=7=$(printf '%064x' 7)
+before=$(luks_state "$img")
+rc=0
+enroll --tpm2-device="$TCTI_A" convert-import --device="$img" >"$tmp/f.log" 2>&1 || rc=$?
+check_eq "(f) PCR mismatch: convert-import fails" 1 "$rc"
+check "(f) PCR mismatch: ... saying the PCRs differ" contains "$(cat "$tmp/f.log")" "the PCRs differ"
+check_eq "(f) PCR mismatch: nothing written" "$before" "$(luks_state "$img")"
 
 # ---- (f) hostile input ----
 img=$tmp/f.img
