@@ -19,7 +19,7 @@ grep -aF CVM_TEST_ABORT_AT "$CVM_ENROLL_REAL" >/dev/null || skip "cvm-enroll bui
 
 points=()
 while read -r p; do
-        if grep -aF -e "$p" "$CVM_ENROLL" >/dev/null; then
+        if grep -aF -e "$p" "$CVM_ENROLL_REAL" >/dev/null; then
                 points+=("$p")
         else
                 echo "# abort point '$p' is not in cvm-enroll (another tool's), not tested here"
