@@ -108,9 +108,15 @@ int evidence_create(const AuthcheckArgs *a, const HostKey *keys, size_t n_keys, 
         if (r < 0)
                 return log_error_errno(r, "Failed to open the TPM '%s': %m", a->common.tpm2_device ?: "auto");
         r = tpm2_ak_open(c, &ak);
+        if (r == -ENOLCK)
+                return log_error_errno(r, "Failed to find or create the attestation key: the TPM is in "
+                                       "dictionary-attack lockout.");
         if (r < 0)
                 return log_error_errno(r, "Failed to find or create the attestation key: %m");
         r = tpm2_quote(c, &ak, a->pcr_mask, qd, sizeof qd, &q);
+        if (r == -ENOLCK)
+                /* strerror() would say "No locks available". */
+                return log_error_errno(r, "Failed to get a TPM2 quote: the TPM is in dictionary-attack lockout.");
         if (r < 0)
                 return log_error_errno(r, "Failed to get a TPM2 quote: %m");
 

@@ -91,6 +91,10 @@ int verb_tpm2(const EnrollArgs *a) {
         test_hook("tpm2:unlocked");
 
         token = luks_tpm2_enroll(cd, tpm, vk, a->pcr_mask, a->temporary, &keyslot);
+        if (token == -ENOLCK)
+                /* strerror() would say "No locks available". */
+                return log_error_errno(token, "Failed to enroll a TPM2 key on '%s': the TPM is in "
+                                       "dictionary-attack lockout.", a->device);
         if (token < 0)
                 return log_error_errno(token, "Failed to enroll a TPM2 key on '%s': %m", a->device);
         test_hook("tpm2:token-added");

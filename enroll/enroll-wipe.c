@@ -51,6 +51,7 @@ static bool is_orphaned_temporary(struct crypt_device *cd, int token_id) {
 
 static int plan_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, int parse_error, void *userdata) {
         WipePlan *p = userdata;
+        int r;
 
         if (parse_error < 0) {
                 if (token_id < TOKENS_MAX && is_orphaned_temporary(cd, token_id))
@@ -68,8 +69,12 @@ static int plan_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, in
          * open now (PCRs changed until the next update, say): only a
          * crafted header has a temporary token on such a slot. */
         p->protect[t->keyslot] = true;
-        if (luks_tpm2_unlock(cd, p->tpm, t, 0, NULL) >= 0)
+        r = luks_tpm2_unlock(cd, p->tpm, t, 0, NULL);
+        if (r >= 0)
                 p->keep[t->keyslot] = true;
+        else if (r == -ENOLCK)
+                log_info("TPM2 token %i (keyslot %i) does not open the volume now: the TPM is in "
+                         "dictionary-attack lockout; not counting it.", token_id, t->keyslot);
         else
                 log_info("TPM2 token %i (keyslot %i) does not open the volume now; not counting it.", token_id,
                          t->keyslot);

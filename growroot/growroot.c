@@ -31,9 +31,6 @@ static bool arg_dry_run = false;
 static bool arg_initrd = false;
 static const char *arg_keydata = KEYDATA_PATH_DEFAULT;
 
-/* Set once a step has refused bad input in its own error line. */
-static bool refused = false;
-
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
                "Grow the root partition, its LUKS2 container and its filesystem online.\n\n"
@@ -91,33 +88,9 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
-int growroot_exit_status(int r) {
-        switch (ERRNO_VALUE(r)) {
-        case ENOTEMPTY:
-        case EOPNOTSUPP:
-        case EMEDIUMTYPE:
-        case ENOMEDIUM:
-        case ENOTBLK:
-                return EXIT_GROW_UNSUPPORTED;
-        case EUCLEAN:
-        case EBADMSG:
-                return EXIT_GROW_CORRUPT;
-        case ENOKEY:
-                return EXIT_GROW_NO_KEY;
-        case EROFS:
-                return EXIT_GROW_READ_ONLY;
-        default:
-                return EXIT_FAILURE;
-        }
-}
-
-void growroot_note_refusal(void) {
-        refused = true;
-}
-
 static int fail(int r, const char *what) {
         /* A refusal already said what is wrong and where, in one line. */
-        if (!refused)
+        if (!growroot_refused())
                 log_error_errno(r, "Failed to %s: %m", what);
         return growroot_exit_status(r);
 }

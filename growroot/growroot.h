@@ -21,6 +21,7 @@ int growroot_exit_status(int r);
  * naming the device and the reason, and main() adds no second, vaguer
  * "Failed to …: Directory not empty". Returns -ERRNO_VALUE(error). */
 void growroot_note_refusal(void);
+bool growroot_refused(void);
 #define log_refusal_errno(error, ...) (growroot_note_refusal(), log_error_errno(error, __VA_ARGS__))
 
 /* The device stack under a mount point (or under --device). */
@@ -49,6 +50,12 @@ typedef struct PartPlan {
 
 /* 1 if something is to do, 0 if not. Writes nothing. */
 int part_plan(const BlockStack *s, PartPlan *ret);
+/* The part of the plan that comes from the table alone (all but
+ * kernel_size): @c is a libfdisk context on @fd, the disk s->disk, and
+ * @corrupt libfdisk's complaint about the table, if it had one. Only
+ * s->disk and s->partno are used. 0 or a refusal. */
+struct fdisk_context;
+int part_plan_table(struct fdisk_context *c, int fd, const BlockStack *s, const char *corrupt, PartPlan *ret);
 /* Apply (re-planning under the disk lock first). 1 changed, 0 nothing to do. */
 int part_apply(const BlockStack *s, PartPlan *ret);
 

@@ -65,6 +65,12 @@ int tpm2_public_parse(const uint8_t *data, size_t size, TPM2B_PUBLIC *ret) {
                 return -EINVAL;
         if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(data, size, &off, &p) != TSS2_RC_SUCCESS || off != size)
                 return -EBADMSG;
+        /* tss2-mu does not check that the TPMT_PUBLIC fills exactly the size
+         * the TPM2B claims (found by fuzz-tpm2-quote): a key whose size field
+         * lies is not the key it claims to be; an empty one (size 0) is no
+         * key at all. */
+        if (off <= 2 || off - 2 != (((size_t) data[0] << 8) | data[1]))
+                return -EBADMSG;
         *ret = p;
         return 0;
 }

@@ -16,6 +16,8 @@ packages=(
         # vm tier
         qemu-system-x86 qemu-utils ovmf sbsigntool osslsigncode systemd-boot-efi binutils
         busybox-static kmod cpio zstd xz-utils dosfstools mtools debootstrap socat strace hyperfine
+        # sanitizer, valgrind and fuzz tiers
+        valgrind clang-14 libclang-rt-14-dev
 )
 
 if [ "$(id -u)" != 0 ]; then

@@ -16,11 +16,11 @@ set -eu -o pipefail
 . "$CVM_SRCDIR/tests/lib/luks.sh"
 
 require_cmd swtpm
-grep -aF CVM_TEST_ABORT_AT "$CVM_ENROLL" >/dev/null || skip "cvm-enroll built without -Dtest-hooks=true"
+grep -aF CVM_TEST_ABORT_AT "$CVM_ENROLL_REAL" >/dev/null || skip "cvm-enroll built without -Dtest-hooks=true"
 
 points=()
 while read -r p; do
-        if grep -aF -e "$p" "$CVM_ENROLL" >/dev/null; then
+        if grep -aF -e "$p" "$CVM_ENROLL_REAL" >/dev/null; then
                 points+=("$p")
         else
                 echo "# abort point '$p' is not in cvm-enroll (another tool's), not tested here"

@@ -143,8 +143,12 @@ echo "# cached KnownHostsCommand call: ${ms} ms wall, ${cpu} ms CPU; /bin/true: 
 # The goal is 5 ms a call. Wall time on a loaded CI box measures the
 # neighbours as much as us; CPU time (user + system, exec and dynamic
 # linking included) is what the call costs.
-check "cached KnownHostsCommand call costs under 5 ms of CPU (${cpu} ms; ${ms} ms wall)" \
-        python3 -c "import sys; sys.exit(not float('$cpu') < 5)"
+if instrumented; then
+        echo "# timing goal not checked: binaries run under sanitizers or valgrind"
+else
+        check "cached KnownHostsCommand call costs under 5 ms of CPU (${cpu} ms; ${ms} ms wall)" \
+                python3 -c "import sys; sys.exit(not float('$cpu') < 5)"
+fi
 
 # --fresh: a nonce quote over ssh, host keys from ssh-keyscan.
 remote="$CVM_AUTHCHECK --tpm2-device=$SWTPM_TCTI --runtime-dir=$tmp/run"

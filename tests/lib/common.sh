@@ -15,6 +15,37 @@ CVM_AUTHCHECK=${CVM_AUTHCHECK:-$CVM_BUILDDIR/authcheck/cvm-authcheck}
 CVM_VERIFY_HOST=${CVM_VERIFY_HOST:-$CVM_BUILDDIR/authcheck/cvm-verify-host}
 CVM_TESTTOOL=${CVM_TESTTOOL:-$CVM_BUILDDIR/tests/cvm-testtool}
 
+# The binaries themselves, wrapped or not (to look inside them).
+CVM_GROWROOT_REAL=${CVM_GROWROOT_REAL:-$CVM_GROWROOT} CVM_ENROLL_REAL=${CVM_ENROLL_REAL:-$CVM_ENROLL}
+export CVM_GROWROOT_REAL CVM_ENROLL_REAL
+
+# CVM_WRAP='valgrind --tool=memcheck ...' (tests/run-valgrind.sh): every call
+# of a product binary goes through that command. The tests keep calling
+# "$CVM_ENROLL" etc.; those then name a small script that execs the real
+# binary under the wrapper. The command is written into the script, not read
+# from the environment, so it also holds where the environment is cleared
+# (a remote command run by sshd).
+if [ -n "${CVM_WRAP:-}" ]; then
+        _cvm_wrapdir=$CVM_BUILDDIR/test-tmp/wrap
+        mkdir -p "$_cvm_wrapdir"
+        for _v in CVM_GROWROOT CVM_ENROLL CVM_AUTHCHECK CVM_VERIFY_HOST; do
+                _real=${!_v}
+                case $_real in "$_cvm_wrapdir"/*) continue ;; esac
+                printf '#!/bin/sh\nexec %s %q "$@"\n' "$CVM_WRAP" "$_real" >"$_cvm_wrapdir/${_real##*/}.tmp"
+                chmod +x "$_cvm_wrapdir/${_real##*/}.tmp"
+                mv -f "$_cvm_wrapdir/${_real##*/}.tmp" "$_cvm_wrapdir/${_real##*/}"
+                printf -v "$_v" '%s' "$_cvm_wrapdir/${_real##*/}"
+        done
+        unset _v _real
+fi
+export CVM_GROWROOT CVM_ENROLL CVM_AUTHCHECK CVM_VERIFY_HOST CVM_TESTTOOL
+
+# instrumented: the binaries run under sanitizers or valgrind, so timing
+# goals mean nothing (checks of them are left out, and say so).
+instrumented() {
+        [ -n "${CVM_WRAP:-}" ] || [ "${CVM_SANITIZED:-0}" = 1 ]
+}
+
 # skip REASON: this test cannot run here.
 skip() {
         if [ "${CVM_NO_SKIP:-0}" = 1 ]; then

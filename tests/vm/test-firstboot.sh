@@ -15,6 +15,8 @@ set -eu -o pipefail
 . "$(dirname "$0")/lib/vm.sh"
 . "$(dirname "$0")/lib/mkdisk.sh"
 . "$(dirname "$0")/../lib/attest.sh"
+. "$(dirname "$0")/../lib/tpm2-oracle.sh"
+. "$(dirname "$0")/../lib/secret-scan.sh"
 
 require_cmd mkfs.ext4 sfdisk ssh-keygen openssl tpm2_createak
 vm_setup
@@ -35,6 +37,16 @@ head -c 32 /dev/urandom >"$VM_TMP/key"
 printf '{"key": "%s", "slot": 0}\n' "$(base64 -w0 "$VM_TMP/key")" >"$VM_TMP/cc_growpart_keydata"
 mkdisk_luks_gpt "$VM_TMP/disk.img" "$disk_mib" "$image_mib" "$content" "$VM_TMP/key"
 luks_uuid=$(blkid -p -O 1048576 -s UUID -o value "$VM_TMP/disk.img")
+# luks_header OUT: the LUKS2 header (the partition starts at 1 MiB, the
+# header is 32 MiB) as a file cryptsetup reads without a loop device.
+luks_header() {
+        dd if="$VM_TMP/disk.img" of="$1" bs=1M skip=1 count=32 status=none
+}
+# For the secret scan after the boot: the volume key, from the image as
+# built, with the key the test knows (independent of our code).
+luks_header "$VM_TMP/header0"
+cryptsetup luksDump -q --dump-volume-key --volume-key-file "$VM_TMP/volume.key" --key-file "$VM_TMP/key" \
+        "$VM_TMP/header0" >/dev/null
 
 # The "cloud": the VM's vTPM gets an AK persisted at 0x81000003 and an AK
 # certificate from the cloud's CA in NV, as Azure provisions them; the user
@@ -82,6 +94,56 @@ attest_ca "$ca" other-ca
 check_fails "cvm-verify-host refuses an AK not certified by the trusted CA" \
         "$CVM_VERIFY_HOST" --console-log="$VM_LOG" --host-key-file="$VM_TMP/offered.pub" \
         --ca="$ca/other-ca.pem"
+# --- Secret hygiene: no secret the test knows is in the disk image or the
+# serial log after the whole first boot (the busybox guest has no journal;
+# its logs all went to the serial console). The secrets: the legacy key,
+# the volume key, and the secret cvm-enroll sealed to the vTPM, unsealed
+# here with tpm2-tools alone from the VM's TPM state after it stopped.
+luks_header "$VM_TMP/header1"
+tid=$(cryptsetup luksDump --dump-json-metadata "$VM_TMP/header1" | python3 -c 'import json, sys
+t = json.load(sys.stdin)["tokens"]
+print(" ".join(i for i in t if t[i]["type"] == "systemd-tpm2"))')
+check_eq "one systemd-tpm2 token after the first boot" 1 "$(wc -w <<<"$tid")"
+cryptsetup token export --token-id "$tid" "$VM_TMP/header1" >"$VM_TMP/token.json"
+python3 -c 'import base64, json, sys
+open(sys.argv[2], "wb").write(base64.b64decode(json.load(open(sys.argv[1]))["tpm2-blob"]))' \
+        "$VM_TMP/token.json" "$VM_TMP/blob"
+# The guest's PCR 7, from the evidence it printed on the console (the quote
+# it is in was verified above); a host swtpm on the same state starts with
+# PCRs reset, so SeaBIOS's extends of PCR 7 (its separator) are replayed.
+pcr7=$(python3 - "$VM_LOG" <<'PY'
+import base64, json, re, sys
+log = open(sys.argv[1], errors="replace").read().replace("\r", "")
+blocks = re.findall(r"-----BEGIN CVM HOST KEY ATTESTATION-----\n(.*?)-----END CVM HOST KEY ATTESTATION-----", log, re.S)
+ev = json.loads(base64.b64decode("".join(l.strip() for l in blocks[-1].splitlines())))
+print(ev["pcrs"]["sha256"]["7"].lower())
+PY
+)
+swtpm_start_tcp "$VM_TMP/tpm"
+pcr_now() { tpm2_pcrread sha256:7 | sed -n 's/.*7 *: *0x//p' | tr A-F a-f; }
+for sep in 00000000 ffffffff; do
+        [ "$(pcr_now)" = "$pcr7" ] && break
+        tpm2_pcrextend "7:sha256=$(python3 -c 'import hashlib, sys
+print(hashlib.sha256(bytes.fromhex(sys.argv[1])).hexdigest())' "$sep")"
+done
+check_eq "host swtpm reproduces the guest's PCR 7" "$pcr7" "$(pcr_now)"
+alg=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("tpm2-primary-alg", "ecc"))' "$VM_TMP/token.json")
+oracle_unseal "$VM_TMP/blob" "$alg" 7 "$VM_TMP/tpm.secret"
+swtpm_stop "$SWTPM_PID"
+# The independent proof that this is the slot's secret: its base64 opens
+# the volume (as systemd-cryptsetup uses it).
+base64 -w0 "$VM_TMP/tpm.secret" >"$VM_TMP/tpm.pass"
+check "the secret unsealed by tpm2-tools opens the volume" \
+        cryptsetup open --test-passphrase --key-file "$VM_TMP/tpm.pass" "$VM_TMP/header1"
+hexof() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+{
+        echo "legacy-key $(hexof "$VM_TMP/key")"
+        echo "volume-key $(hexof "$VM_TMP/volume.key")"
+        echo "tpm2-sealed-secret $(hexof "$VM_TMP/tpm.secret")"
+} >"$VM_TMP/secrets"
+check "secret scan: no known secret in the disk image or the serial log" \
+        secret_scan "$VM_TMP/secrets" "$VM_TMP/disk.img" "$VM_LOG"
+
 for k in first-grow-ms noop-ms live-grow-ms tpm2-commands maxrss-kb; do
         echo "measured: $k = $(vm_log_values "cvm-$k" | tail -1)"
 done
