@@ -65,15 +65,19 @@ guest_report() {
                 cloud-init analyze blame | grep -E "config-(growpart|resizefs|keys-to-console|cvm_firstboot)\)"
                 echo "== systemd-analyze blame"
                 systemd-analyze blame | grep -E " (cvm-[a-z-]+|cloud-[a-z-]+|ssh)\.service$"
+                echo "== failed units"
+                systemctl --failed --plain --no-legend
                 echo "== systemd-analyze critical-chain ssh.service"
                 systemd-analyze critical-chain ssh.service
                 echo "== values"
                 for u in cvm-enroll-firstboot cvm-growroot cvm-authcheck; do
+                        # start to active, or to failed (StateChange): a failed run costs time too
                         systemctl show -p InactiveExitTimestampMonotonic -p ActiveEnterTimestampMonotonic \
-                                -p ActiveState "$u.service" | tr "\n" " " |
+                                -p StateChangeTimestampMonotonic -p ActiveState "$u.service" | tr "\n" " " |
                         awk -v u="$u" "{ for (i = 1; i <= NF; i++) { split(\$i, kv, \"=\"); v[kv[1]] = kv[2] }
-                                         ms = v[\"ActiveState\"] == \"active\" ? (v[\"ActiveEnterTimestampMonotonic\"] - v[\"InactiveExitTimestampMonotonic\"]) / 1000 : 0
-                                         printf \"unit-ms %s %d\n\", u, ms }"
+                                         s = v[\"InactiveExitTimestampMonotonic\"]
+                                         e = v[\"ActiveState\"] == \"active\" ? v[\"ActiveEnterTimestampMonotonic\"] : v[\"StateChangeTimestampMonotonic\"]
+                                         printf \"unit-ms %s %d %s\n\", u, s > 0 ? (e - s) / 1000 : 0, v[\"ActiveState\"] }"
                 done
                 cloud-init analyze blame | awk "/config-(growpart|resizefs|keys-to-console|cvm_firstboot)\)/ {
                         t = \$1; sub(/s\$/, \"\", t); n = \$2; gsub(/[()]/, \"\", n); sub(/.*\//, \"\", n)
@@ -117,18 +121,22 @@ boot_guest() {
                         vm_kill
                         die "guest $kind: no evidence on the console or no sshd (log: $VM_LOG)"
                 fi
-                "$CVM_VERIFY_HOST" -q --console-log="$VM_LOG" --ca="$ca/cloud-vtpm-ca.pem" \
-                        --host="127.0.0.1:$port" known-hosts >"$CI_KNOWN_HOSTS" ||
-                        { vm_kill; die "guest $kind: cvm-verify-host refused the evidence"; }
+                if ! ci_keyscan "$VM_TMP/offered-$kind" ||
+                        ! "$CVM_VERIFY_HOST" -q --console-log="$VM_LOG" --ca="$ca/cloud-vtpm-ca.pem" \
+                                --host="127.0.0.1:$port" --host-key-file="$VM_TMP/offered-$kind" \
+                                known-hosts >"$CI_KNOWN_HOSTS"; then
+                        vm_kill
+                        die "guest $kind: no host keys from ssh-keyscan, or cvm-verify-host refused the evidence"
+                fi
         fi
         guest_report >"$VM_TMP/$kind-$r.txt" || { vm_kill; die "guest $kind: report over ssh failed"; }
         ci_ssh systemctl --no-block poweroff || :
         vm_wait || vm_kill
 }
 
-# val FILE KEY [NAME]: the value of a "KEY [NAME] VALUE" line (0 if none).
+# val FILE KEY [NAME]: the value of a "KEY [NAME] VALUE [...]" line (0 if none).
 val() {
-        awk -v k="$2" -v n="${3:-}" '$1 == k && (n == "" ? NF == 2 : $2 == n) { print $NF; f = 1 } END { if (!f) print 0 }' "$1"
+        awk -v k="$2" -v n="${3:-}" '$1 == k && (n == "" ? NF == 2 : $2 == n) { print n == "" ? $2 : $3; f = 1 } END { if (!f) print 0 }' "$1"
 }
 
 median() {

@@ -17,6 +17,8 @@
 #   ci_ssh CMD...                ssh root@guest; known_hosts: $CI_KNOWN_HOSTS
 #                                (StrictHostKeyChecking=yes), key $CI_SSH_KEY
 #   ci_wait_sshd                 until the guest's sshd sends its banner
+#   ci_keyscan FILE              the host keys sshd offers, into FILE (ssh-keyscan's
+#                                5 s default is too short under TCG on a busy host)
 
 CI_PY_MODDIR=/usr/lib/python3/dist-packages/cloudinit/config
 
@@ -84,4 +86,8 @@ ci_wait_sshd() {
                 sleep 1
         done
         return 1
+}
+
+ci_keyscan() {
+        ssh-keyscan -T 120 -p "$VM_SSH_PORT" 127.0.0.1 >"$1" 2>/dev/null && [ -s "$1" ]
 }

@@ -138,8 +138,9 @@ main() {
 
         # The user's side: the evidence on the (untrusted) console, the AK
         # chained to the cloud's CA, the keys sshd offers = the attested ones.
+        check "ssh-keyscan gets the host keys sshd offers" ci_keyscan "$VM_TMP/offered"
         if "$CVM_VERIFY_HOST" --console-log="$VM_LOG" --ca="$ca/cloud-vtpm-ca.pem" \
-                --host="127.0.0.1:$VM_SSH_PORT" known-hosts >"$CI_KNOWN_HOSTS" 2>"$VM_TMP/verify.err"; then
+                --host="127.0.0.1:$VM_SSH_PORT" --host-key-file="$VM_TMP/offered" known-hosts >"$CI_KNOWN_HOSTS" 2>"$VM_TMP/verify.err"; then
                 ok "cvm-verify-host accepts the module's evidence and the keys sshd offers"
         else
                 not_ok "cvm-verify-host accepts the module's evidence: $(cat "$VM_TMP/verify.err")"
