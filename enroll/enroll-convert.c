@@ -158,9 +158,11 @@ static int import_duplicate(Tpm2Context *tpm, int id, const Tpm2ImportToken *it,
         int r;
 
         *ret = (Tpm2Token) { .keyslot = it->keyslot };
-        r = import_systemd_primary(tpm, id, it, &ret->key);
+        /* The persistent SRK first: comparing its name costs one
+         * ReadPublic, creating a primary (RSA above all) much more. */
+        r = import_persistent_srk(tpm, id, it, &ret->key);
         if (r == 1)
-                r = import_persistent_srk(tpm, id, it, &ret->key);
+                r = import_systemd_primary(tpm, id, it, &ret->key);
         if (r == 1)
                 /* A name mismatch means another TPM or another SRK: say so,
                  * rather than let the TPM answer with an integrity error. */
