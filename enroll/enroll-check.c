@@ -39,7 +39,7 @@ static const char *unlock_failure_reason(int r, int policy_match) {
 static int report_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, int parse_error, void *userdata) {
         TokenReport *rep = userdata;
         _cleanup_free_ char *pcrs = NULL;
-        const char *reason = NULL, *state;
+        const char *reason = NULL, *state, *mark;
         json_object *o = json_object_new_object();
         int r = parse_error, match = -1;
 
@@ -68,6 +68,7 @@ static int report_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, 
                                        json_object_new_string(t->key.primary_alg == TPM2_ALG_ECC ? "ecc" : "rsa"));
                 json_object_object_add(o, "parent", json_object_new_string(t->key.srk ? "srk" : "transient-primary"));
                 json_object_object_add(o, "temporary", json_object_new_boolean(t->temporary));
+                json_object_object_add(o, "reseal_pending", json_object_new_boolean(t->reseal_pending));
                 if (!rep->tpm)
                         state = "unknown";
                 else {
@@ -91,19 +92,20 @@ static int report_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, 
 
         if (rep->args->common.json != JSON_OFF)
                 return 0;
+        mark = t->temporary ? ", temporary" : t->reseal_pending ? ", resealed for the next boot" : "";
         if (parse_error < 0)
                 printf("token %i: unusable: %s.\n", token_id, reason);
         else if (r >= 0 && rep->tpm)
                 printf("token %i (keyslot %i, PCRs %s%s): opens the volume.\n", token_id, t->keyslot,
-                       *pcrs ? pcrs : "none", t->temporary ? ", temporary" : "");
+                       *pcrs ? pcrs : "none", mark);
         else if (rep->tpm)
                 printf("token %i (keyslot %i, PCRs %s%s): does not open the volume: %s%s%s.\n", token_id,
-                       t->keyslot, *pcrs ? pcrs : "none", t->temporary ? ", temporary" : "",
+                       t->keyslot, *pcrs ? pcrs : "none", mark,
                        reason ?: "unseal failed: ", reason ? "" : strerror(ERRNO_VALUE(r)),
                        match == 0 ? " (policy digest differs from the current PCR values)" : "");
         else
                 printf("token %i (keyslot %i, PCRs %s%s)\n", token_id, t->keyslot, *pcrs ? pcrs : "none",
-                       t->temporary ? ", temporary" : "");
+                       mark);
         return 0;
 }
 

@@ -102,6 +102,10 @@ int pe_parse(const uint8_t *data, size_t size, PeFile *ret, const char **ret_rea
                 s->raw_offset = le32(h + 20);
                 if (s->raw_size > 0 && (s->raw_offset > size || size - s->raw_offset < s->raw_size))
                         FAIL("a section's raw data lies outside the file");
+                /* Real images never do this; one that did would have the
+                 * fields Authenticode leaves out hashed after all. */
+                if (s->raw_size > 0 && s->raw_offset < ret->size_of_headers)
+                        FAIL("a section's raw data overlaps the headers");
                 if (s->virtual_size > 1024U * 1024U * 1024U)
                         FAIL("a section's VirtualSize is larger than 1 GiB");
         }

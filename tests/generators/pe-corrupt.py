@@ -62,6 +62,7 @@ mutate("first section's raw data beyond the file", put32(sect + 20, len(good)))
 mutate("first section's raw size beyond the file", put32(sect + 16, 0x7FFFFFFF))
 mutate("first section's raw size wraps", lambda d: (put32(sect + 20, 0xFFFFF000)(d), put32(sect + 16, 0x2000)(d)))
 mutate("VirtualSize 4 GiB", put32(sect + 8, 0xFFFFFFFF))
+mutate("first section's raw data overlaps the headers", put32(sect + 20, 0))
 case("truncated inside the section table", good[: sect + 20])
 case("truncated inside the first section", good[: struct.unpack_from("<I", good, sect + 20)[0] + 8])
 

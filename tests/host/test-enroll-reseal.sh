@@ -115,7 +115,8 @@ check_eq "PCR 7 is what was sealed to" "$after" "$(pcr 7)"
 out=$(enroll check --device="$img")
 echo "$out"
 check "after the update token 0 does not open" contains "$out" "token 0 (keyslot 1, PCRs 7): does not open"
-check "after the update token 1 opens" contains "$out" "token 1 (keyslot 2, PCRs 7): opens the volume"
+check "after the update token 1 (still pending) opens" contains "$out" \
+        "token 1 (keyslot 2, PCRs 7, resealed for the next boot): opens the volume"
 
 out=$(enroll reseal --finalize --device="$img" --dry-run)
 check "finalize --dry-run names token 0" contains "$out" "Would remove TPM2 token 0."

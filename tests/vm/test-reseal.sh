@@ -1,8 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # vm tier: resealing for a boot file update (cvm-enroll reseal, issue #6).
-# OVMF with Secure Boot boots signed UKI a; the guest enrolls a TPM2 token
-# sealed to PCR 4+7+11, then runs `cvm-enroll reseal --replace a.efi=b.efi`
+# The LUKS2 image is pre-encrypted on the host: `cvm-enroll seal-offline`
+# seals its key to the SRK public key of the VM's swtpm and to PCR 11 as
+# predicted for UKI a (no TPM needed). OVMF with Secure Boot boots signed
+# UKI a; the guest's first step, `convert-import`, unlocks through that
+# import token and turns it into a systemd-tpm2 token (token 0); then it
+# runs `cvm-enroll reseal --pcrs=4+7+11 --replace a.efi=b.efi`
 # for UKI b, which differs only in its command line: reseal replays the
 # firmware's event log (it must reproduce the TPM's PCRs), swaps a's
 # Authenticode digest for b's in PCR 4 and computes PCR 11 from b's
@@ -21,7 +25,7 @@ set -eu -o pipefail
 . "$(dirname "$0")/lib/vm.sh"
 
 vm_setup
-require_cmd osslsigncode tpm2_eventlog objcopy mkfs.ext4
+require_cmd osslsigncode tpm2_eventlog objcopy tpm2_createprimary tpm2_readpublic
 
 cat >"$VM_TMP/scenario.sh" <<'GUEST'
 variant=$(cmdline_arg cvm.variant)
@@ -43,9 +47,12 @@ predicted() {
 
 case $variant in
 a)
-        check "enroll a token sealed to PCR 4+7+11" \
-                cvm-enroll tpm2 --device $dev --pcrs 4+7+11 --unlock-key-file /files/key
-        check "it opens the volume" cvm-enroll check --device $dev
+        # The image was sealed offline on the host to this TPM's SRK and to
+        # PCR 11 as predicted for UKI a: the first boot unlocks through the
+        # import token and converts it (token 0, PCR 11).
+        check "first boot: convert-import converts the offline-sealed token" \
+                cvm-enroll convert-import --device $dev
+        check "the converted token opens the volume" cvm-enroll check --device $dev
         # Predicting the running UKI must give the current PCRs: the log
         # replays to the TPM's values and the stub model reproduces PCR 11.
         cvm-enroll reseal --device $dev --pcrs 4+7+11 --replace /files/a.efi=/files/a.efi --dry-run \
@@ -99,13 +106,27 @@ GUEST
 vm_build_uki "$VM_TMP/a.efi" --scenario "$VM_TMP/scenario.sh" --append cvm.variant=a
 vm_build_uki "$VM_TMP/b.efi" --scenario "$VM_TMP/scenario.sh" --append cvm.variant=b
 
-# vda: the LUKS2 volume; vdb: a tar of what the guest needs.
-luks_key=$VM_TMP/files/key
+# vda: the LUKS2 volume, sealed offline to the VM's TPM; vdb: a tar of the
+# two UKIs for the guest.
+luks_key=$VM_TMP/build.pass
 mkdir -p "$VM_TMP/files"
 head -c 32 /dev/urandom | base64 >"$luks_key"
 truncate -s 32M "$VM_TMP/disk.img"
 cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
         --key-file "$luks_key" "$VM_TMP/disk.img"
+# The VM's TPM (its state dir, which every boot of this test uses), once
+# on the host: the SRK public key as docs/IMPORT-TOKEN.md reads it.
+saved_tcti=${TPM2TOOLS_TCTI:-}
+swtpm_start_tcp "$VM_TMP/tpm"
+tpm2_createprimary -Q -C o -g sha256 -G ecc256:null:aes128cfb \
+        -a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth' -c "$VM_TMP/srk.ctx"
+tpm2_readpublic -Q -c "$VM_TMP/srk.ctx" -o "$VM_TMP/srk.pub"
+swtpm_stop "$SWTPM_PID"
+export TPM2TOOLS_TCTI=$saved_tcti
+pcr11_a=$("$CVM_TESTTOOL" pe "$VM_TMP/a.efi" | awk '$1 == "pcr11" { print $2 }')
+"$CVM_ENROLL" seal-offline --device="$VM_TMP/disk.img" --unlock-key-file="$luks_key" \
+        --srk-pub="$VM_TMP/srk.pub" --pcrs=11 --pcr-values="11=$pcr11_a"
+rm -f "$luks_key"
 cp "$VM_TMP/a.efi" "$VM_TMP/b.efi" "$VM_TMP/files/"
 tar -C "$VM_TMP/files" -cf "$VM_TMP/files.tar" .
 truncate -s %512 "$VM_TMP/files.tar"
