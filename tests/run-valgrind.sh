@@ -28,17 +28,23 @@ command -v valgrind >/dev/null || { echo "error: valgrind not installed" >&2; ex
 
 rm -rf "$logs"
 mkdir -p "$logs"
-# No suppression file: nothing needed one so far. Only definite leaks count
+# Suppressions: tests/valgrind.supp, each with the reason it is not ours.
+# Only definite leaks count
 # as errors: "possibly lost" blocks are interior pointers into the caches
 # OpenSSL and tpm2-tss keep for the process lifetime.
 export CVM_WRAP="valgrind --tool=memcheck --error-exitcode=97 --leak-check=full \
 --show-leak-kinds=definite --errors-for-leak-kinds=definite \
---log-file=$logs/%p.log"
+--suppressions=$src/tests/valgrind.supp --log-file=$logs/%p.log"
 [ $# -gt 0 ] || set -- test-tpm2-seal test-enroll-interop test-enroll-pcr-change test-enroll-wipe \
         test-enroll-crash test-growroot-grow test-growroot-bad test-authcheck-azure test-authcheck-template \
         test-authcheck-gcp
 rc=0
 meson test -C "$build" --print-errorlogs --num-processes 1 --timeout-multiplier 4 "$@" || rc=$?
+# The fuzz targets' corpus replays (unit suite) too: every parser of hostile
+# input on every seed, under memcheck.
+mapfile -t replays < <(meson test -C "$build" --list 2>/dev/null | sed -n 's|^.* / \(fuzz-replay-.*\)$|\1|p')
+meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier 4 \
+        --wrapper "$CVM_WRAP" "${replays[@]}" || rc=$?
 
 runs=$(find "$logs" -name '*.log' | wc -l)
 bad=$(grep -L 'ERROR SUMMARY: 0 errors' "$logs"/*.log 2>/dev/null || true)
