@@ -11,12 +11,14 @@
 #   tests/run-valgrind.sh [MESON-TEST-ARGS...]
 #
 # Default: the host tests that exercise each binary's scenarios (every
-# binary, every verb and refusal path). Left out by default, for time: the
-# two bulk hostile-input loops (test-enroll-hostile, 242 calls;
-# test-verify-tamper, 556 calls; memcheck costs 2-8 s a call) -- their
-# parsers are covered by the fuzz targets and the ASan/UBSan run of the
-# whole host suite -- and test-verify-ssh (sshd timing). Run them with
-# `tests/run-valgrind.sh --suite host`.
+# binary, every verb, the refusal and fault paths). Left out by default,
+# for CI time (memcheck costs 2-8 s a call): the two bulk hostile-input
+# loops (test-enroll-hostile, 242 calls; test-verify-tamper, 556 calls),
+# whose parsers the fuzz targets, their corpus replays below and the
+# ASan/UBSan run of the whole host suite cover; test-enroll-crash (its
+# runs end in _exit at a hook; its reruns repeat test-enroll-wipe's
+# paths); test-verify-ssh (sshd timing). `tests/run-valgrind.sh --suite
+# host` runs them all.
 #
 # Prints "valgrind: N runs of our binaries in T tests, E with errors".
 set -eu -o pipefail
@@ -36,8 +38,8 @@ export CVM_WRAP="valgrind --tool=memcheck --error-exitcode=97 --leak-check=full 
 --show-leak-kinds=definite --errors-for-leak-kinds=definite \
 --suppressions=$src/tests/valgrind.supp --log-file=$logs/%p.log"
 [ $# -gt 0 ] || set -- test-tpm2-seal test-enroll-interop test-enroll-pcr-change test-enroll-wipe \
-        test-enroll-crash test-growroot-grow test-growroot-bad test-authcheck-azure test-authcheck-template \
-        test-authcheck-gcp
+        test-growroot-grow test-growroot-bad test-authcheck-azure test-authcheck-template \
+        test-authcheck-gcp test-tpm-faults
 rc=0
 meson test -C "$build" --print-errorlogs --num-processes 1 --timeout-multiplier 4 "$@" || rc=$?
 # The fuzz targets' corpus replays (unit suite) too: every parser of hostile
