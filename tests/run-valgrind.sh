@@ -20,7 +20,8 @@
 # paths); test-verify-ssh (sshd timing). `tests/run-valgrind.sh --suite
 # host` runs them all.
 #
-# Prints "valgrind: N runs of our binaries in T tests, E with errors".
+# Prints "valgrind: N runs of our binaries, E with errors" (N counts every
+# process memcheck ran: binary calls and corpus replays).
 set -eu -o pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
