@@ -15,6 +15,7 @@
 #include "main-func.h"
 #include "options.h"
 #include "pcr-spec.h"
+#include "test-hook.h"
 #include "verbs.h"
 
 enum {
@@ -215,6 +216,7 @@ static int verb_publish(int argc, char *argv[]) {
         hostkeys_free(keys, n_keys);
         if (r < 0)
                 return r;
+        test_hook("authcheck:quoted");
 
         r = evidence_format(&e, JSON_PRETTY, &json);
         if (r < 0)
@@ -224,6 +226,7 @@ static int verb_publish(int argc, char *argv[]) {
         r = write_file_atomic(path, json, strlen(json), 0644);
         if (r < 0)
                 return log_error_errno(r, "Failed to write '%s': %m", path);
+        test_hook("authcheck:evidence-written");
         if (arg.output) {
                 r = write_file_atomic(arg.output, json, strlen(json), 0644);
                 if (r < 0)

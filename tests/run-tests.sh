@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # README's test command: install prerequisites, build with --werror, run
-# every tier (unit, host, vm) and print the time each took. Exits non-zero
-# if any test fails. Skipping is not allowed here (CVM_NO_SKIP=1): a tier
-# whose prerequisites are missing fails instead of passing silently.
+# every tier and print the time each took. Exits non-zero if any test
+# fails. Skipping is not allowed here (CVM_NO_SKIP=1): a tier whose
+# prerequisites are missing fails instead of passing silently.
 #
-#   sudo tests/run-tests.sh [SUITE...]     default: unit host vm
+#   sudo tests/run-tests.sh [TIER...]
+#
+# Tiers: unit, host, vm (meson suites of the main build), and
+#   sanitize  unit + host again, built with ASan + UBSan (tests/run-sanitizers.sh)
+#   valgrind  each binary's host scenarios under memcheck (tests/run-valgrind.sh)
+#   fuzz      every libFuzzer target for 20 s (tests/run-fuzz-smoke.sh)
+# Default: all of them.
 set -eu -o pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${CVM_BUILDDIR:-$src/build}
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit host vm)
+[ ${#suites[@]} -gt 0 ] || suites=(unit host vm sanitize valgrind fuzz)
 
 "$src/tools/install-deps.sh"
 
@@ -28,7 +34,13 @@ failed=0
 for s in "${suites[@]}"; do
         echo "=== tier: $s ==="
         start=$(date +%s)
-        if meson test -C "$build" --suite "$s" --print-errorlogs --num-processes 1; then
+        case $s in
+        sanitize) cmd=("$src/tests/run-sanitizers.sh") ;;
+        valgrind) cmd=("$src/tests/run-valgrind.sh") ;;
+        fuzz) cmd=("$src/tests/run-fuzz-smoke.sh") ;;
+        *) cmd=(meson test -C "$build" --suite "$s" --print-errorlogs --num-processes 1) ;;
+        esac
+        if CVM_BUILDDIR=$build "${cmd[@]}" 2>&1 | tee "$build/tier-$s.log"; then
                 result[$s]=passed
         else
                 result[$s]=FAILED
@@ -39,6 +51,10 @@ done
 
 echo "=== summary ==="
 for s in "${suites[@]}"; do
-        printf '%-6s %-7s %4ss\n' "$s" "${result[$s]}" "${took[$s]}"
+        printf '%-8s %-7s %4ss\n' "$s" "${result[$s]}" "${took[$s]}"
+done
+# The figures of the sanitizer, valgrind and fuzz tiers (README, "Reliability").
+for s in "${suites[@]}"; do
+        grep -h -E '^(sanitizers|valgrind|fuzz): ' "$build/tier-$s.log" 2>/dev/null | tail -1 || true
 done
 exit $failed

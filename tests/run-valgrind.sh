@@ -11,14 +11,17 @@
 #   tests/run-valgrind.sh [MESON-TEST-ARGS...]
 #
 # Default: the host tests that exercise each binary's scenarios (every
-# binary, every verb and refusal path). Left out by default, for time: the
-# two bulk hostile-input loops (test-enroll-hostile, 242 calls;
-# test-verify-tamper, 556 calls; memcheck costs 2-8 s a call) -- their
-# parsers are covered by the fuzz targets and the ASan/UBSan run of the
-# whole host suite -- and test-verify-ssh (sshd timing). Run them with
-# `tests/run-valgrind.sh --suite host`.
+# binary, every verb, the refusal and fault paths). Left out by default,
+# for CI time (memcheck costs 2-8 s a call): the two bulk hostile-input
+# loops (test-enroll-hostile, 242 calls; test-verify-tamper, 556 calls),
+# whose parsers the fuzz targets, their corpus replays below and the
+# ASan/UBSan run of the whole host suite cover; test-enroll-crash (its
+# runs end in _exit at a hook; its reruns repeat test-enroll-wipe's
+# paths); test-verify-ssh (sshd timing). `tests/run-valgrind.sh --suite
+# host` runs them all.
 #
-# Prints "valgrind: N runs of our binaries in T tests, E with errors".
+# Prints "valgrind: N runs of our binaries, E with errors" (N counts every
+# process memcheck ran: binary calls and corpus replays).
 set -eu -o pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,17 +31,23 @@ command -v valgrind >/dev/null || { echo "error: valgrind not installed" >&2; ex
 
 rm -rf "$logs"
 mkdir -p "$logs"
-# No suppression file: nothing needed one so far. Only definite leaks count
+# Suppressions: tests/valgrind.supp, each with the reason it is not ours.
+# Only definite leaks count
 # as errors: "possibly lost" blocks are interior pointers into the caches
 # OpenSSL and tpm2-tss keep for the process lifetime.
 export CVM_WRAP="valgrind --tool=memcheck --error-exitcode=97 --leak-check=full \
 --show-leak-kinds=definite --errors-for-leak-kinds=definite \
---log-file=$logs/%p.log"
+--suppressions=$src/tests/valgrind.supp --log-file=$logs/%p.log"
 [ $# -gt 0 ] || set -- test-tpm2-seal test-enroll-interop test-enroll-pcr-change test-enroll-wipe \
-        test-enroll-crash test-growroot-grow test-growroot-bad test-authcheck-azure test-authcheck-template \
-        test-authcheck-gcp
+        test-growroot-grow test-growroot-bad test-authcheck-azure test-authcheck-template \
+        test-authcheck-gcp test-tpm-faults
 rc=0
 meson test -C "$build" --print-errorlogs --num-processes 1 --timeout-multiplier 4 "$@" || rc=$?
+# The fuzz targets' corpus replays (unit suite) too: every parser of hostile
+# input on every seed, under memcheck.
+mapfile -t replays < <(meson test -C "$build" --list 2>/dev/null | sed -n 's|^.* / \(fuzz-replay-.*\)$|\1|p')
+meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier 4 \
+        --wrapper "$CVM_WRAP" "${replays[@]}" || rc=$?
 
 runs=$(find "$logs" -name '*.log' | wc -l)
 bad=$(grep -L 'ERROR SUMMARY: 0 errors' "$logs"/*.log 2>/dev/null || true)

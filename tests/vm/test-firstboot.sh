@@ -8,7 +8,9 @@
 #   cvm-enroll wipe-temporary          (keydata slot and file destroyed)
 # and checks the data is intact. Then the host grows the disk live (QMP
 # block_resize) and a second cvm-growroot grows everything again — what the
-# one-shot key file of cloud-init cannot do.
+# one-shot key file of cloud-init cannot do. Last, secret hygiene: the disk
+# image and the serial log hold none of the legacy key, the volume key and
+# the TPM-sealed secret (unsealed independently with tpm2-tools).
 set -eu -o pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/swtpm.sh"
@@ -109,8 +111,9 @@ python3 -c 'import base64, json, sys
 open(sys.argv[2], "wb").write(base64.b64decode(json.load(open(sys.argv[1]))["tpm2-blob"]))' \
         "$VM_TMP/token.json" "$VM_TMP/blob"
 # The guest's PCR 7, from the evidence it printed on the console (the quote
-# it is in was verified above); a host swtpm on the same state starts with
-# PCRs reset, so SeaBIOS's extends of PCR 7 (its separator) are replayed.
+# it is in was verified above). A host swtpm on the same state starts with
+# PCRs reset: replay the PCR 7 events of the firmware's event log, which the
+# guest printed as hex (crypto-agile TCG format, parsed here).
 pcr7=$(python3 - "$VM_LOG" <<'PY'
 import base64, json, re, sys
 log = open(sys.argv[1], errors="replace").read().replace("\r", "")
@@ -119,12 +122,39 @@ ev = json.loads(base64.b64decode("".join(l.strip() for l in blocks[-1].splitline
 print(ev["pcrs"]["sha256"]["7"].lower())
 PY
 )
+vm_log_values cvm-eventlog | tr -d '\n' | python3 -c 'import sys
+open(sys.argv[1], "wb").write(bytes.fromhex(sys.stdin.read().strip()))' "$VM_TMP/eventlog.bin"
+events7=$(python3 - "$VM_TMP/eventlog.bin" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+# First event: TCG_PCR_EVENT (SHA-1 format) carrying the Spec ID event,
+# which lists the digest sizes of the crypto-agile events after it.
+_, _, size = struct.unpack_from("<II20xI", b, 0)
+spec = b[32:32 + size]
+n = struct.unpack_from("<I", spec, 24)[0]
+sizes = {}
+for i in range(n):
+    alg, dsz = struct.unpack_from("<HH", spec, 28 + 4 * i)
+    sizes[alg] = dsz
+off = 32 + size
+while off + 12 <= len(b):
+    pcr, etype, count = struct.unpack_from("<III", b, off)
+    off += 12
+    digests = {}
+    for _ in range(count):
+        alg = struct.unpack_from("<H", b, off)[0]
+        digests[alg] = b[off + 2:off + 2 + sizes[alg]]
+        off += 2 + sizes[alg]
+    esize = struct.unpack_from("<I", b, off)[0]
+    off += 4 + esize
+    if pcr == 7 and 0x000B in digests:
+        print(digests[0x000B].hex())
+PY
+)
 swtpm_start_tcp "$VM_TMP/tpm"
 pcr_now() { tpm2_pcrread sha256:7 | sed -n 's/.*7 *: *0x//p' | tr A-F a-f; }
-for sep in 00000000 ffffffff; do
-        [ "$(pcr_now)" = "$pcr7" ] && break
-        tpm2_pcrextend "7:sha256=$(python3 -c 'import hashlib, sys
-print(hashlib.sha256(bytes.fromhex(sys.argv[1])).hexdigest())' "$sep")"
+for d in $events7; do
+        tpm2_pcrextend "7:sha256=$d"
 done
 check_eq "host swtpm reproduces the guest's PCR 7" "$pcr7" "$(pcr_now)"
 alg=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("tpm2-primary-alg", "ecc"))' "$VM_TMP/token.json")
@@ -143,6 +173,10 @@ hexof() { od -An -v -tx1 "$1" | tr -d ' \n'; }
 } >"$VM_TMP/secrets"
 check "secret scan: no known secret in the disk image or the serial log" \
         secret_scan "$VM_TMP/secrets" "$VM_TMP/disk.img" "$VM_LOG"
+# Positive control on the same data: the scan finds a secret that is there.
+{ cat "$VM_LOG"; base64 -w0 "$VM_TMP/volume.key"; } >"$VM_TMP/planted.log"
+check_fails "secret scan: positive control (volume key planted in a copy of the serial log) is found" \
+        secret_scan "$VM_TMP/secrets" "$VM_TMP/planted.log"
 
 for k in first-grow-ms noop-ms live-grow-ms tpm2-commands maxrss-kb; do
         echo "measured: $k = $(vm_log_values "cvm-$k" | tail -1)"

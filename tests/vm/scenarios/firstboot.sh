@@ -110,3 +110,12 @@ check "evidence written to /run/cvm-authcheck/evidence.json" test -s /run/cvm-au
 
 umount /mnt/root
 cryptsetup close root
+
+# --- for the host's secret scan: the firmware's TPM event log (public
+# data), so the host can replay PCR 7 on this TPM's state after power-off
+# and unseal the token's secret with tpm2-tools alone.
+mkdir -p /sys/kernel/security
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null || true
+if [ -r /sys/kernel/security/tpm0/binary_bios_measurements ]; then
+        od -An -v -tx1 /sys/kernel/security/tpm0/binary_bios_measurements | sed 's/ //g; s/^/cvm-eventlog /'
+fi
