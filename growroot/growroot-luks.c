@@ -5,8 +5,10 @@
  * systemd-growfs gives up on. We unseal the systemd-tpm2 token's secret
  * and open only that token's keyslot (never "any slot": an argon2id slot
  * tried first costs seconds and ~290 MiB). */
+#include <linux/dm-ioctl.h>
 #include <linux/fs.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 
 #include "growroot.h"
@@ -83,6 +85,75 @@ static int load_volume_key(struct crypt_device *cd, const char *tpm2_device, con
         return 0;
 }
 
+/* The no-op check of every boot but the first, without libcryptsetup
+ * (whose initialisation, crypto backend included, is most of a no-op run's
+ * time): the active dm-crypt table, from the kernel, gives the mapping's
+ * length, its data offset and its encryption sector size, which is all
+ * luks_grow() compares. 1 when the mapping already spans its device (@ret
+ * filled in), 0 when it does not or anything is unexpected (then
+ * libcryptsetup decides). The table's key field is the volume key in hex
+ * when the key is not in the kernel keyring: the buffer is locked secret
+ * memory, wiped when freed, and DM_SECURE_DATA_FLAG makes the kernel wipe
+ * its copy, as libcryptsetup's own table queries do. */
+static int luks_quick_noop(const BlockStack *s, uint64_t dev_size, LuksPlan *ret) {
+        _cleanup_(secret_freep) Secret *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct dm_ioctl *io;
+        struct dm_target_spec *t;
+        uint64_t offset = 0, sector_size = 512, new_size;
+        char *params, *tok, *save = NULL;
+        const size_t size = 16384;
+        unsigned n = 0, nopt = 0;
+
+        if (strlen(s->crypt_name) >= DM_NAME_LEN)
+                return 0;
+        if (secret_new(size, &buf) < 0)
+                return 0;
+        io = (struct dm_ioctl *) buf->data;
+        *io = (struct dm_ioctl) {
+                .version = { DM_VERSION_MAJOR, 0, 0 },
+                .data_size = size,
+                .data_start = sizeof(struct dm_ioctl),
+                .flags = DM_STATUS_TABLE_FLAG | DM_SECURE_DATA_FLAG,
+        };
+        strcpy(io->name, s->crypt_name);
+        fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+        if (fd < 0 || ioctl(fd, DM_TABLE_STATUS, io) < 0)
+                return 0;
+        if ((io->flags & DM_BUFFER_FULL_FLAG) || io->target_count != 1 || io->data_start < sizeof(struct dm_ioctl) ||
+            io->data_size > size || io->data_start + sizeof(*t) >= io->data_size)
+                return 0;
+        t = (struct dm_target_spec *) (buf->data + io->data_start);
+        params = (char *) (t + 1);
+        buf->data[size - 1] = 0;
+        if (t->sector_start != 0 || strncmp(t->target_type, "crypt", sizeof t->target_type) != 0)
+                return 0;
+
+        /* <cipher> <key> <iv_offset> <device> <offset> [<#opt> <opt>...] */
+        for (tok = strtok_r(params, " ", &save); tok; tok = strtok_r(NULL, " ", &save), n++) {
+                if (n == 4 && sscanf(tok, "%" SCNu64, &offset) != 1)
+                        return 0;
+                if (n == 5 && sscanf(tok, "%u", &nopt) != 1)
+                        return 0;
+                if (n > 5 && strncmp(tok, "sector_size:", 12) == 0 &&
+                    (sscanf(tok + 12, "%" SCNu64, &sector_size) != 1 || sector_size < 512 || sector_size > 4096))
+                        return 0;
+        }
+        if (n < 5 || offset > dev_size / 512)
+                return 0;
+        new_size = dev_size - offset * 512;
+        new_size -= new_size % sector_size;
+        if (new_size > t->length * 512)
+                return 0;
+        *ret = (LuksPlan) {
+                .old_size = t->length * 512,
+                .new_size = t->length * 512,
+                .unlocked_with = "none",
+                .keyslot = -1,
+        };
+        return 1;
+}
+
 int luks_grow(const BlockStack *s, const char *tpm2_device, const char *keydata, bool dry_run,
               uint64_t planned_size, LuksPlan *ret) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
@@ -92,6 +163,16 @@ int luks_grow(const BlockStack *s, const char *tpm2_device, const char *keydata,
         uint64_t dev_size;
         int r;
 
+        /* Unless a dry run plans against a partition the partition step
+         * has not grown yet. */
+        if (!dry_run || planned_size == 0) {
+                r = blockdev_size(under, &dev_size);
+                if (r >= 0 && luks_quick_noop(s, dev_size, ret) > 0) {
+                        log_debug("LUKS2 mapping '%s' already spans '%s' (dm table): nothing to do.", s->crypt_name,
+                                  under);
+                        return 0;
+                }
+        }
         luks_setup_logging(NULL);
         r = crypt_init_by_name(&cd, s->crypt_name);
         if (r < 0)

@@ -10,8 +10,6 @@
 #include "growroot.h"
 #include "log.h"
 
-#define GPT_SIGNATURE "EFI PART"
-
 /* What we need from the primary GPT header (LBA 1), read ourselves: where
  * the backup header is and how big the entry array is. Hostile input:
  * libfdisk validated the CRCs when it loaded the table; we only read
@@ -46,7 +44,7 @@ static int gpt_header_info(int fd, uint64_t ss, uint64_t *ret_alternate, uint64_
  * or a disk smaller than its GPT) libfdisk falls back to reading the
  * protective MBR as a DOS table whose partition 1 is the 0xEE entry, and
  * growing that would mean writing a DOS table over a GPT disk. */
-static int has_protective_mbr(int fd) {
+int has_protective_mbr(int fd) {
         uint8_t mbr[512];
         ssize_t k;
 

@@ -55,6 +55,11 @@ int part_plan(const BlockStack *s, PartPlan *ret);
  * @corrupt libfdisk's complaint about the table, if it had one. Only
  * s->disk and s->partno are used. 0 or a refusal. */
 struct fdisk_context;
+#define GPT_SIGNATURE "EFI PART"
+
+/* 1 if sector 0 holds a protective MBR (an entry of type 0xEE). */
+int has_protective_mbr(int fd);
+
 int part_plan_table(struct fdisk_context *c, int fd, const BlockStack *s, const char *corrupt, PartPlan *ret);
 /* Apply (re-planning under the disk lock first). 1 changed, 0 nothing to do. */
 int part_apply(const BlockStack *s, PartPlan *ret);
