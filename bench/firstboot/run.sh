@@ -77,7 +77,8 @@ guest_report() {
                         awk -v u="$u" "{ for (i = 1; i <= NF; i++) { split(\$i, kv, \"=\"); v[kv[1]] = kv[2] }
                                          s = v[\"InactiveExitTimestampMonotonic\"]
                                          e = v[\"ActiveState\"] == \"active\" ? v[\"ActiveEnterTimestampMonotonic\"] : v[\"StateChangeTimestampMonotonic\"]
-                                         printf \"unit-ms %s %d %s\n\", u, s > 0 ? (e - s) / 1000 : 0, v[\"ActiveState\"] }"
+                                         ms = s > 0 ? (e - s) / 1000 : 0
+                                         printf \"unit-ms %s %d %s\n\", u, ms, v[\"ActiveState\"] }"
                 done
                 cloud-init analyze blame | awk "/config-(growpart|resizefs|keys-to-console|cvm_firstboot)\)/ {
                         t = \$1; sub(/s\$/, \"\", t); n = \$2; gsub(/[()]/, \"\", n); sub(/.*\//, \"\", n)

@@ -201,8 +201,8 @@ def growroot_plan(cfg: Config, log: Logger) -> List[List[str]]:
         log.debug("growpart: empty device list")
         grow_parts = False
 
-    # cc_resizefs: the module's first argument, else resize_rootfs. Our own
-    # arguments are step names; they never reach here as a bool.
+    # cc_resizefs takes its first module argument, else resize_rootfs; our
+    # module's arguments are step names, so only resize_rootfs counts here.
     resize_root = util.get_cfg_option_str(cfg, "resize_rootfs", True)
     resize_root = util.translate_bool(resize_root, addons=["noblock"])
 
