@@ -9,6 +9,7 @@
 #include "luks-tpm2.h"
 #include "luks-util.h"
 #include "pcr-spec.h"
+#include "tpm2-import-token.h"
 
 typedef struct TokenReport {
         Tpm2Context *tpm; /* NULL: no TPM, report only */
@@ -115,6 +116,18 @@ static int report_tokens(struct crypt_device *cd, Tpm2Context *tpm, const Enroll
         return luks_tpm2_foreach_token(cd, report_cb, rep);
 }
 
+/* An offline-sealed token that convert-import has not turned into a
+ * systemd-tpm2 token yet (docs/IMPORT-TOKEN.md). */
+static bool has_import_token(struct crypt_device *cd) {
+        for (int id = 0; id < crypt_token_max(CRYPT_LUKS2); id++) {
+                const char *type = NULL;
+                crypt_token_info ti = crypt_token_status(cd, id, &type);
+                if (ti != CRYPT_TOKEN_INVALID && ti != CRYPT_TOKEN_INACTIVE && streq_ptr(type, TPM2_IMPORT_TOKEN_TYPE))
+                        return true;
+        }
+        return false;
+}
+
 int verb_check(const EnrollArgs *a) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
         _cleanup_(tpm2_context_freep) Tpm2Context *tpm = NULL;
@@ -145,7 +158,9 @@ int verb_check(const EnrollArgs *a) {
                 return r;
 
         if (rep.n_total == 0)
-                return log_error_errno(SYNTHETIC_ERRNO(ENOKEY), "'%s' has no systemd-tpm2 token.", a->device);
+                return log_error_errno(SYNTHETIC_ERRNO(ENOKEY), "'%s' has no systemd-tpm2 token%s.", a->device,
+                                       has_import_token(cd) ? " (it has a cvm-tpm2-import token: run "
+                                                              "'cvm-enroll convert-import' first)" : "");
         if (rep.n_ok == 0)
                 return log_error_errno(SYNTHETIC_ERRNO(ENOKEY), "No TPM2 token opens '%s' on this TPM.", a->device);
         return 0;

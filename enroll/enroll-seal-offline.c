@@ -4,7 +4,6 @@
  * values the target will have, as a TPM2_Import duplicate; add a keyslot
  * for it and a cvm-tpm2-import token (docs/IMPORT-TOKEN.md). */
 #include <stdio.h>
-#include <tss2/tss2_mu.h>
 
 #include "enroll-unlock.h"
 #include "enroll.h"
@@ -24,6 +23,7 @@
 
 static int load_srk(const char *path, TPM2B_PUBLIC *ret) {
         _cleanup_free_ char *text = NULL;
+        const char *why = NULL;
         TPM2B_PUBLIC pub;
         size_t size = 0;
         int r;
@@ -31,18 +31,10 @@ static int load_srk(const char *path, TPM2B_PUBLIC *ret) {
         r = read_full_file(path, SRK_PUB_MAX, &text, &size);
         if (r < 0)
                 return log_error_errno(r, "Failed to read --srk-pub file '%s': %m", path);
-        r = tpm2_srk_public_load((const uint8_t *) text, size, &pub);
-        if (r == -EMEDIUMTYPE) {
-                /* Parse again only for the words that say why. */
-                size_t off = 0;
-                const char *why = NULL;
-                TPM2B_PUBLIC p = {};
-                if (!strstr(text, "-----BEGIN") &&
-                    Tss2_MU_TPM2B_PUBLIC_Unmarshal((const uint8_t *) text, size, &off, &p) == TSS2_RC_SUCCESS)
-                        why = tpm2_srk_public_invalid_reason(&p.publicArea);
+        r = tpm2_srk_public_load((const uint8_t *) text, size, &pub, &why);
+        if (r == -EMEDIUMTYPE)
                 return log_error_errno(r, "--srk-pub '%s' cannot be the parent of an imported key: %s.", path,
-                                       why ?: "only RSA 2048-4096 and ECC P-256 storage keys are supported");
-        }
+                                       why ?: "not a supported storage key");
         if (r < 0)
                 return log_error_errno(r, "--srk-pub '%s' is not a TPM2B_PUBLIC, TPMT_PUBLIC or PEM public key.",
                                        path);

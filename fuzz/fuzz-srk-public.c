@@ -3,6 +3,7 @@
  * lib/tpm2-duplicate.h): TPM2B_PUBLIC, TPMT_PUBLIC or PEM from a file the
  * image builder was handed. Properties checked:
  *  - no crash, leak or out-of-bounds read;
+ *  - a key that is refused (-EMEDIUMTYPE) comes with a reason;
  *  - an accepted key is a storage key tpm2_srk_public_invalid_reason()
  *    accepts, and its Name can be computed;
  *  - a duplicate can be made for it, or the key is refused with an error
@@ -16,14 +17,17 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(secret_freep) Secret *s = NULL;
         static const uint8_t policy[32] = {};
+        const char *reason = NULL;
         TPM2B_PUBLIC pub;
         TPM2B_NAME name;
         Tpm2Duplicate d;
         int r;
 
-        r = tpm2_srk_public_load(data, size, &pub);
+        r = tpm2_srk_public_load(data, size, &pub, &reason);
         if (r < 0) {
                 FUZZ_CHECK(r == -EBADMSG || r == -EMEDIUMTYPE);
+                /* A key that is refused is refused with a reason. */
+                FUZZ_CHECK(r != -EMEDIUMTYPE || reason != NULL);
                 return 0;
         }
         FUZZ_CHECK(tpm2_srk_public_invalid_reason(&pub.publicArea) == NULL);

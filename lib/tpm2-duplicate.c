@@ -159,7 +159,7 @@ const char *tpm2_srk_public_invalid_reason(const TPMT_PUBLIC *pub) {
 }
 
 /* A PEM key gets systemd's SRK template around it (tpm2-seal.c). */
-static int public_from_pem(const char *pem, size_t size, TPM2B_PUBLIC *ret) {
+static int public_from_pem(const char *pem, size_t size, TPM2B_PUBLIC *ret, const char **ret_reason) {
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
         _cleanup_(BN_freep) BIGNUM *x = NULL, *y = NULL, *n = NULL, *e = NULL;
         TPMT_PUBLIC p = {
@@ -175,8 +175,10 @@ static int public_from_pem(const char *pem, size_t size, TPM2B_PUBLIC *ret) {
         if (EVP_PKEY_is_a(pkey, "EC")) {
                 if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, NULL) <=
                             0 ||
-                    !streq(group, "prime256v1"))
+                    !streq(group, "prime256v1")) {
+                        *ret_reason = "a PEM EC key must be on NIST P-256 (systemd's SRK template)";
                         return log_debug_errno(SYNTHETIC_ERRNO(EMEDIUMTYPE), "PEM SRK: not a P-256 key.");
+                }
                 if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) <= 0 ||
                     EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) <= 0)
                         return -EBADMSG;
@@ -198,8 +200,10 @@ static int public_from_pem(const char *pem, size_t size, TPM2B_PUBLIC *ret) {
                     EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) <= 0)
                         return -EBADMSG;
                 bits = BN_num_bits(n);
-                if (bits != 2048 && bits != 3072 && bits != 4096)
+                if (bits != 2048 && bits != 3072 && bits != 4096) {
+                        *ret_reason = "a PEM RSA key must have 2048, 3072 or 4096 bits";
                         return log_debug_errno(SYNTHETIC_ERRNO(EMEDIUMTYPE), "PEM SRK: RSA key of %i bits.", bits);
+                }
                 p.type = TPM2_ALG_RSA;
                 p.parameters.rsaDetail = (TPMS_RSA_PARMS) {
                         .symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB },
@@ -210,24 +214,30 @@ static int public_from_pem(const char *pem, size_t size, TPM2B_PUBLIC *ret) {
                 if (BN_bn2binpad(n, p.unique.rsa.buffer, bits / 8) != bits / 8)
                         return -EBADMSG;
                 p.unique.rsa.size = (uint16_t) (bits / 8);
-        } else
+        } else {
+                *ret_reason = "a PEM key must be RSA or EC";
                 return log_debug_errno(SYNTHETIC_ERRNO(EMEDIUMTYPE), "PEM SRK: neither RSA nor EC.");
+        }
 
         *ret = (TPM2B_PUBLIC) { .size = sizeof(TPMT_PUBLIC), .publicArea = p };
         return 0;
 }
 
-int tpm2_srk_public_load(const uint8_t *data, size_t size, TPM2B_PUBLIC *ret) {
+int tpm2_srk_public_load(const uint8_t *data, size_t size, TPM2B_PUBLIC *ret, const char **ret_reason) {
         TPM2B_PUBLIC pub = {};
+        const char *reason = NULL;
         size_t off = 0;
         int r;
 
         if (!data || size == 0)
                 return -EBADMSG;
         if (memmem(data, size, "-----BEGIN", 10)) {
-                r = public_from_pem((const char *) data, size, &pub);
-                if (r < 0)
+                r = public_from_pem((const char *) data, size, &pub, &reason);
+                if (r < 0) {
+                        if (ret_reason)
+                                *ret_reason = reason;
                         return r;
+                }
         } else if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(data, size, &off, &pub) == TSS2_RC_SUCCESS && off == size &&
                    size >= 2 && ((size_t) data[0] << 8 | data[1]) == size - 2) {
                 /* exact TPM2B_PUBLIC */
@@ -240,9 +250,12 @@ int tpm2_srk_public_load(const uint8_t *data, size_t size, TPM2B_PUBLIC *ret) {
                                                "SRK public: neither PEM nor TPM2B_PUBLIC nor TPMT_PUBLIC.");
                 pub.size = (uint16_t) size;
         }
-        if (tpm2_srk_public_invalid_reason(&pub.publicArea))
-                return log_debug_errno(SYNTHETIC_ERRNO(EMEDIUMTYPE), "SRK public: %s.",
-                                       tpm2_srk_public_invalid_reason(&pub.publicArea));
+        reason = tpm2_srk_public_invalid_reason(&pub.publicArea);
+        if (reason) {
+                if (ret_reason)
+                        *ret_reason = reason;
+                return log_debug_errno(SYNTHETIC_ERRNO(EMEDIUMTYPE), "SRK public: %s.", reason);
+        }
         *ret = pub;
         return 0;
 }

@@ -43,8 +43,9 @@ int tpm2_object_name(const TPMT_PUBLIC *pub, TPM2B_NAME *ret);
  * public key (then the rest of the public area is systemd's SRK template:
  * nameAlg sha256, AES-128-CFB). Then checked with
  * tpm2_srk_public_invalid_reason(). -EBADMSG: not a public key at all;
- * -EMEDIUMTYPE: a key, but not one a duplicate can be made for. */
-int tpm2_srk_public_load(const uint8_t *data, size_t size, TPM2B_PUBLIC *ret);
+ * -EMEDIUMTYPE: a key, but not one a duplicate can be made for, and
+ * *ret_reason (if not NULL) says why in a static phrase. */
+int tpm2_srk_public_load(const uint8_t *data, size_t size, TPM2B_PUBLIC *ret, const char **ret_reason);
 
 /* Why @pub cannot be the parent of an import (a static phrase for the
  * user), or NULL. Accepted: restricted decrypt (storage) keys, not signing,

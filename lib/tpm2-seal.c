@@ -155,19 +155,12 @@ int tpm2_blob_unmarshal(const uint8_t *blob, size_t size, TPM2B_PRIVATE *ret_pri
         return 0;
 }
 
-int tpm2_seal(Tpm2Context *c, uint32_t pcr_mask, Tpm2SealedKey *ret_key, Secret **ret_secret) {
-        return tpm2_seal_to_values(c, pcr_mask, NULL, ret_key, ret_secret);
-}
-
-int tpm2_seal_to_values(Tpm2Context *c, uint32_t pcr_mask, const uint8_t pcr_values[][TPM2_SHA256_SIZE],
-                        Tpm2SealedKey *ret_key, Secret **ret_secret) {
+int tpm2_seal_secret(Tpm2Context *c, uint32_t pcr_mask, const uint8_t policy[TPM2_SHA256_SIZE],
+                     const Secret *secret, Tpm2SealedKey *ret_key) {
         _cleanup_(tpm2_handle_release) Tpm2Handle primary = TPM2_HANDLE_NULL, session = TPM2_HANDLE_NULL;
         _cleanup_(Esys_Freep) TPM2B_PRIVATE *priv = NULL;
         _cleanup_(Esys_Freep) TPM2B_PUBLIC *pub = NULL;
-        _cleanup_(secret_freep) Secret *secret = NULL;
         _cleanup_free_ uint8_t *blob = NULL;
-        uint8_t values[PCR_INDEX_MAX + 1][TPM2_SHA256_SIZE];
-        uint8_t policy[TPM2_SHA256_SIZE] = {};
         TPM2B_SENSITIVE_CREATE sensitive = {};
         TPM2B_PUBLIC template;
         uint16_t alg;
@@ -176,6 +169,68 @@ int tpm2_seal_to_values(Tpm2Context *c, uint32_t pcr_mask, const uint8_t pcr_val
         int r;
 
         CLEANUP_ERASE(sensitive);
+
+        if (pcr_mask >> (PCR_INDEX_MAX + 1) || !secret || secret->size == 0 ||
+            secret->size > sizeof(sensitive.sensitive.data.buffer))
+                return -EINVAL;
+
+        r = tpm2_make_primary(c, 0, &primary, &alg);
+        if (r < 0)
+                return r;
+        r = start_session(c, &primary, TPM2_SE_HMAC, TPMA_SESSION_DECRYPT, &session);
+        if (r < 0)
+                return r;
+
+        template = (TPM2B_PUBLIC) {
+                .size = sizeof(TPMT_PUBLIC),
+                .publicArea = {
+                        .type = TPM2_ALG_KEYEDHASH,
+                        .nameAlg = TPM2_ALG_SHA256,
+                        .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT,
+                        .parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL,
+                        .unique.keyedHash.size = TPM2_SHA256_SIZE,
+                        .authPolicy.size = TPM2_SHA256_SIZE,
+                },
+        };
+        memcpy(template.publicArea.authPolicy.buffer, policy, TPM2_SHA256_SIZE);
+
+        sensitive.size = sizeof(sensitive.sensitive);
+        sensitive.sensitive.data.size = (uint16_t) secret->size;
+        memcpy(sensitive.sensitive.data.buffer, secret->data, secret->size);
+
+        rc = TPM2_CALL(c, Esys_Create(c->esys, primary.tr, session.tr, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
+                                      &template, &(TPM2B_DATA) {}, &(TPML_PCR_SELECTION) {}, &priv, &pub, NULL,
+                                      NULL, NULL));
+        if (rc != TSS2_RC_SUCCESS)
+                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to create sealed object: %s",
+                                       tpm2_rc_string(rc));
+
+        r = tpm2_blob_marshal(priv, pub, &blob, &blob_size);
+        if (r < 0)
+                return r;
+
+        *ret_key = (Tpm2SealedKey) {
+                .pcr_mask = pcr_mask,
+                .pcr_bank = TPM2_ALG_SHA256,
+                .primary_alg = alg,
+                .blob = TAKE_PTR(blob),
+                .blob_size = blob_size,
+                .policy_hash_size = TPM2_SHA256_SIZE,
+        };
+        memcpy(ret_key->policy_hash, policy, TPM2_SHA256_SIZE);
+        return 0;
+}
+
+int tpm2_seal(Tpm2Context *c, uint32_t pcr_mask, Tpm2SealedKey *ret_key, Secret **ret_secret) {
+        return tpm2_seal_to_values(c, pcr_mask, NULL, ret_key, ret_secret);
+}
+
+int tpm2_seal_to_values(Tpm2Context *c, uint32_t pcr_mask, const uint8_t pcr_values[][TPM2_SHA256_SIZE],
+                        Tpm2SealedKey *ret_key, Secret **ret_secret) {
+        _cleanup_(secret_freep) Secret *secret = NULL;
+        uint8_t values[PCR_INDEX_MAX + 1][TPM2_SHA256_SIZE];
+        uint8_t policy[TPM2_SHA256_SIZE] = {};
+        int r;
 
         if (pcr_mask >> (PCR_INDEX_MAX + 1))
                 return -EINVAL;
@@ -200,51 +255,9 @@ int tpm2_seal_to_values(Tpm2Context *c, uint32_t pcr_mask, const uint8_t pcr_val
         r = secret_new_random(TPM2_SEAL_SECRET_SIZE, &secret);
         if (r < 0)
                 return r;
-
-        r = tpm2_make_primary(c, 0, &primary, &alg);
+        r = tpm2_seal_secret(c, pcr_mask, policy, secret, ret_key);
         if (r < 0)
                 return r;
-        r = start_session(c, &primary, TPM2_SE_HMAC, TPMA_SESSION_DECRYPT, &session);
-        if (r < 0)
-                return r;
-
-        template = (TPM2B_PUBLIC) {
-                .size = sizeof(TPMT_PUBLIC),
-                .publicArea = {
-                        .type = TPM2_ALG_KEYEDHASH,
-                        .nameAlg = TPM2_ALG_SHA256,
-                        .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT,
-                        .parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL,
-                        .unique.keyedHash.size = TPM2_SHA256_SIZE,
-                        .authPolicy.size = TPM2_SHA256_SIZE,
-                },
-        };
-        memcpy(template.publicArea.authPolicy.buffer, policy, sizeof policy);
-
-        sensitive.size = sizeof(sensitive.sensitive);
-        sensitive.sensitive.data.size = TPM2_SEAL_SECRET_SIZE;
-        memcpy(sensitive.sensitive.data.buffer, secret->data, TPM2_SEAL_SECRET_SIZE);
-
-        rc = TPM2_CALL(c, Esys_Create(c->esys, primary.tr, session.tr, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
-                                      &template, &(TPM2B_DATA) {}, &(TPML_PCR_SELECTION) {}, &priv, &pub, NULL,
-                                      NULL, NULL));
-        if (rc != TSS2_RC_SUCCESS)
-                return log_debug_errno(tpm2_rc_to_errno(rc), "Failed to create sealed object: %s",
-                                       tpm2_rc_string(rc));
-
-        r = tpm2_blob_marshal(priv, pub, &blob, &blob_size);
-        if (r < 0)
-                return r;
-
-        *ret_key = (Tpm2SealedKey) {
-                .pcr_mask = pcr_mask,
-                .pcr_bank = TPM2_ALG_SHA256,
-                .primary_alg = alg,
-                .blob = TAKE_PTR(blob),
-                .blob_size = blob_size,
-                .policy_hash_size = sizeof policy,
-        };
-        memcpy(ret_key->policy_hash, policy, sizeof policy);
         *ret_secret = TAKE_PTR(secret);
         return 0;
 }

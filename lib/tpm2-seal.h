@@ -46,6 +46,12 @@ int tpm2_seal(Tpm2Context *c, uint32_t pcr_mask, Tpm2SealedKey *ret_key, Secret 
 int tpm2_seal_to_values(Tpm2Context *c, uint32_t pcr_mask, const uint8_t pcr_values[][TPM2_SHA256_SIZE],
                         Tpm2SealedKey *ret_key, Secret **ret_secret);
 
+/* Seal @secret (1..128 bytes) under systemd's transient primary with the
+ * given PolicyPCR digest @policy for @pcr_mask (all zeros for no PCRs):
+ * re-sealing a secret that already exists (convert-import). */
+int tpm2_seal_secret(Tpm2Context *c, uint32_t pcr_mask, const uint8_t policy[TPM2_SHA256_SIZE],
+                     const Secret *secret, Tpm2SealedKey *ret_key);
+
 /* Unseal. Returns -EPERM if the PCRs no longer match the policy (checked
  * against policy_hash before the TPM is asked to unseal, so a mismatch
  * costs no dictionary-attack counter), -EBADMSG for a blob that is corrupt

@@ -18,7 +18,9 @@
 #      duplicate, a missing PCR value, a wrong policy: clear errors, nothing
 #      written;
 #  (g) a crash at every convert-import / seal-offline abort point leaves a
-#      token that opens the volume, and a rerun finishes the job.
+#      token that opens the volume, and a rerun finishes the job;
+#  (h) a duplicate for the persistent SRK (0x81000001) is imported there
+#      and re-sealed under systemd's primary key.
 set -eu -o pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$CVM_SRCDIR/tests/lib/swtpm.sh"
@@ -26,7 +28,7 @@ set -eu -o pipefail
 . "$CVM_SRCDIR/tests/lib/tpm2-oracle.sh"
 
 require_cmd swtpm tpm2_createprimary tpm2_readpublic tpm2_import tpm2_load tpm2_unseal tpm2_pcrread \
-        tpm2_startauthsession tpm2_policypcr tpm2_flushcontext tpm2_pcrextend tpm2_create
+        tpm2_startauthsession tpm2_policypcr tpm2_flushcontext tpm2_pcrextend tpm2_create tpm2_evictcontrol
 tmp=$(test_tmpdir)
 at_exit rm -rf "$tmp"
 
@@ -85,13 +87,17 @@ tools_import() {
         field "$json" tpm2-public >"$d/pub"
         field "$json" tpm2-duplicate >"$d/dup"
         field "$json" tpm2-seed >"$d/seed"
-        case $alg in ecc) template=ecc256:null:aes128cfb ;; rsa) template=rsa2048:null:aes128cfb ;; esac
+        case $alg in
+        ecc) template=ecc256:null:aes128cfb ;;
+        rsa) template=rsa2048:null:aes128cfb ;;
+        ecc384) template=ecc384:null:aes256cfb ;;
+        esac
         export TPM2TOOLS_TCTI=$tcti
         tpm2_createprimary -Q -C o -g sha256 -G "$template" \
                 -a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth' -c "$d/srk.ctx"
         tpm2_import -Q -C "$d/srk.ctx" -u "$d/pub" -i "$d/dup" -s "$d/seed" -r "$d/priv" || rc=$?
         tpm2_flushcontext -t
-        if [ $rc = 0 ]; then
+        if [ $rc = 0 ] && [ "$alg" != ecc384 ]; then
                 { cat "$d/priv" "$d/pub"; } >"$d/blob"
                 oracle_unseal "$d/blob" "$alg" "$pcrs" "$d/secret" || rc=$?
         fi
@@ -123,6 +129,8 @@ PY
 )
 check_eq "(a) policy hash = PolicyPCR(4,7) by the Python reference" "$want_policy" "$(json_field "$json" tpm2-policy-hash)"
 cp "$img" "$tmp/sealed.img"
+check "(a) check before the conversion points to convert-import" contains \
+        "$(enroll --tpm2-device="$TCTI_A" check --device="$img" 2>&1 || true)" "run 'cvm-enroll convert-import' first"
 
 # ---- (b) independent import with tpm2-tools ----
 check "(b) tpm2_import + tpm2_unseal of the duplicate on TPM A" tools_import "$json" ecc "$TCTI_A" 4,7
@@ -187,6 +195,35 @@ check_eq "(e) PEM: same SRK name as the TPM2B_PUBLIC" \
         "$(json_field "$(token_json "$img" 0)" tpm2-srk-name)"
 check "(e) convert-import (PEM)" enroll --tpm2-device="$TCTI_A" convert-import --device="$img"
 check "(e) check passes (PEM)" enroll --tpm2-device="$TCTI_A" check --device="$img"
+
+# A P-384 storage key with AES-256 (not systemd's template: convert-import
+# would refuse it, but the duplicate itself must be right): sha256 nameAlg,
+# 48-byte coordinates, a 256-bit symmetric key.
+TPM2TOOLS_TCTI=$TCTI_A tpm2_createprimary -Q -C o -g sha256 -G ecc384:null:aes256cfb \
+        -a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth' -c "$tmp/srk.ctx"
+TPM2TOOLS_TCTI=$TCTI_A tpm2_readpublic -Q -c "$tmp/srk.ctx" -o "$tmp/srk-384.pub"
+TPM2TOOLS_TCTI=$TCTI_A tpm2_flushcontext -t
+img=$tmp/p384.img
+luks_image "$img" "$pass"
+check "(e) seal-offline to a P-384/AES-256 SRK" enroll --tpm2-device="$NO_TPM" seal-offline --device="$img" \
+        --unlock-key-file="$pass" --srk-pub="$tmp/srk-384.pub" --pcrs=7 --pcr-values="$tmp/pcrs.txt"
+check "(e) tpm2_import accepts the P-384 duplicate" tools_import "$(token_json "$img" 0)" ecc384 "$TCTI_A" 7
+before=$(luks_state "$img")
+check_fails "(e) convert-import refuses a non-systemd SRK" enroll --tpm2-device="$TCTI_A" convert-import --device="$img"
+check_eq "(e) ... and writes nothing" "$before" "$(luks_state "$img")"
+
+# Sealed to PCR values the TPM does not have: the import works, the unseal
+# does not; convert-import says so and writes nothing.
+img=$tmp/wrongpcr.img
+luks_image "$img" "$pass"
+check "(f) seal-offline to other PCR values" enroll --tpm2-device="$NO_TPM" seal-offline --device="$img" \
+        --unlock-key-file="$pass" --srk-pub="$tmp/srk-a.pub" --pcrs=7 --pcr-values=7=$(printf '%064x' 7)
+before=$(luks_state "$img")
+rc=0
+enroll --tpm2-device="$TCTI_A" convert-import --device="$img" >"$tmp/f.log" 2>&1 || rc=$?
+check_eq "(f) PCR mismatch: convert-import fails" 1 "$rc"
+check "(f) PCR mismatch: ... saying the PCRs differ" contains "$(cat "$tmp/f.log")" "the PCRs differ"
+check_eq "(f) PCR mismatch: nothing written" "$before" "$(luks_state "$img")"
 
 # ---- (f) hostile input ----
 img=$tmp/f.img
@@ -265,5 +302,38 @@ if grep -aF CVM_TEST_ABORT_AT "$CVM_ENROLL" >/dev/null; then
 else
         echo "# cvm-enroll built without test hooks: crash points not run"
 fi
+
+# ---- (h) the persistent SRK at 0x81000001 (TCG-style template, noDA) ----
+# systemd 252 cannot use it as a parent, so convert-import imports the
+# duplicate there, unseals it and seals the same secret under systemd's
+# primary: the result must be an ordinary systemd-tpm2 token (no tpm2_srk)
+# that tpm2-tools unseals under systemd's template to the offline secret.
+tpm2_createprimary -Q -C o -g sha256 -G ecc256:null:aes128cfb \
+        -a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda' -c "$tmp/psrk.ctx"
+tpm2_evictcontrol -Q -C o -c "$tmp/psrk.ctx" 0x81000001
+tpm2_flushcontext -t
+tpm2_readpublic -Q -c 0x81000001 -o "$tmp/srk-persistent.pub"
+img=$tmp/persistent.img
+luks_image "$img" "$pass"
+check "(h) seal-offline to the persistent SRK" enroll --tpm2-device="$NO_TPM" seal-offline --device="$img" \
+        --unlock-key-file="$pass" --srk-pub="$tmp/srk-persistent.pub" --pcrs=4+7 --pcr-values="$tmp/pcrs.txt"
+json=$(token_json "$img" 0)
+mkdir -p "$tmp/h"
+field "$json" tpm2-public >"$tmp/h/pub"
+field "$json" tpm2-duplicate >"$tmp/h/dup"
+field "$json" tpm2-seed >"$tmp/h/seed"
+check "(h) tpm2_import under 0x81000001" tpm2_import -Q -C 0x81000001 -u "$tmp/h/pub" -i "$tmp/h/dup" -s "$tmp/h/seed" \
+        -r "$tmp/h/priv"
+check "(h) convert-import re-seals" enroll --tpm2-device="$TCTI_A" convert-import --device="$img"
+check_eq "(h) same slots" "0 1" "$(luks_slots "$img")"
+json2=$(token_json "$img" 0)
+check_eq "(h) systemd-tpm2 token" systemd-tpm2 "$(json_field "$json2" type)"
+check "(h) no tpm2_srk: systemd 252 can use it" py -c 'import json, sys; sys.exit("tpm2_srk" in json.loads(sys.argv[1]))' "$json2"
+check "(h) cvm-enroll check passes" enroll --tpm2-device="$TCTI_A" check --device="$img"
+field "$json2" tpm2-blob >"$tmp/h/blob"
+check "(h) tpm2-tools unseals it under systemd's template" oracle_unseal "$tmp/h/blob" ecc 4,7 "$tmp/h/secret"
+base64 -w0 "$tmp/h/secret" >"$tmp/h/pw"
+check "(h) ... and base64(secret) opens keyslot 1" luks_opens "$img" 1 "$tmp/h/pw"
+tpm2_evictcontrol -Q -C o -c 0x81000001
 
 check_done

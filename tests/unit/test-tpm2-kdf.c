@@ -95,9 +95,9 @@ int main(int argc, char *argv[]) {
         {
                 TPM2B_PUBLIC pub;
                 static const uint8_t garbage[] = { 0x00, 0x05, 1, 2, 3, 4, 5 };
-                ASSERT_ERROR(tpm2_srk_public_load(garbage, sizeof garbage, &pub), EBADMSG);
-                ASSERT_ERROR(tpm2_srk_public_load(garbage, 0, &pub), EBADMSG);
-                ASSERT_ERROR(tpm2_srk_public_load((const uint8_t *) "-----BEGIN PUBLIC KEY-----\nAAAA\n", 33, &pub),
+                ASSERT_ERROR(tpm2_srk_public_load(garbage, sizeof garbage, &pub, NULL), EBADMSG);
+                ASSERT_ERROR(tpm2_srk_public_load(garbage, 0, &pub, NULL), EBADMSG);
+                ASSERT_ERROR(tpm2_srk_public_load((const uint8_t *) "-----BEGIN PUBLIC KEY-----\nAAAA\n", 33, &pub, NULL),
                              EBADMSG);
         }
         return test_done();
