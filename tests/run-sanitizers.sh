@@ -9,7 +9,7 @@
 #
 #   tests/run-sanitizers.sh [MESON-TEST-ARGS...]   default: --suite unit --suite host
 #
-# Prints "sanitizers: N tests, F failed, R reports".
+# Prints "sanitizers (ASan+UBSan+LSan): N tests passed, F failed, R reports".
 set -eu -o pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,5 +40,7 @@ for f in $(find "$reports" -type f); do
         echo "=== sanitizer report: $f"
         cat "$f"
 done
-echo "sanitizers (ASan+UBSan+LSan): $(sed -n 's/^Ok: *//p' "$build/meson-logs/testlog.txt" | tail -1) tests passed, $(sed -n 's/^Fail: *//p' "$build/meson-logs/testlog.txt" | tail -1) failed, $n reports"
+passed=$(awk '/^Ok:/ { n = $2 } END { print n + 0 }' "$build/meson-logs/testlog.txt")
+failed=$(awk '/^Fail:/ { n = $2 } END { print n + 0 }' "$build/meson-logs/testlog.txt")
+echo "sanitizers (ASan+UBSan+LSan): $passed tests passed, $failed failed, $n reports"
 [ "$rc" = 0 ] && [ "$n" = 0 ]
