@@ -155,6 +155,7 @@ LAZY_STUB(1, Esys_TR_FromTPMPublic)
 LAZY_STUB(1, Esys_ReadPublic)
 LAZY_STUB(1, Esys_TR_Close)
 LAZY_STUB(1, Esys_GetCapability)
+LAZY_STUB(1, Esys_TR_GetTpmHandle)
 
 /* 2: libtss2-mu */
 LAZY_STUB(2, Tss2_MU_TPM2B_PRIVATE_Marshal)

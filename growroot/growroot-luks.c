@@ -29,17 +29,31 @@ int blockdev_size(const char *path, uint64_t *ret) {
 }
 
 typedef struct Unlock {
-        Tpm2Context *tpm;
+        const char *tpm2_device;
+        bool no_tpm;
+        unsigned n_commands;
         int keyslot;
 } Unlock;
 
 static int unlock_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, int parse_error, void *userdata) {
+        _cleanup_(tpm2_context_freep) Tpm2Context *tpm = NULL;
         Unlock *u = userdata;
         int r;
 
-        if (parse_error < 0 || u->keyslot >= 0)
+        if (parse_error < 0 || u->keyslot >= 0 || u->no_tpm)
                 return 0;
-        r = luks_tpm2_unlock(cd, u->tpm, t, CRYPT_ACTIVATE_KEYRING_KEY, NULL);
+        /* A TPM context per token, freed before the next one: through the
+         * kernel's resource manager its objects are then flushed when it
+         * closes, and need no TPM2_FlushContext of their own. */
+        r = tpm2_context_new(u->tpm2_device, &tpm);
+        if (r < 0) {
+                log_debug_errno(r, "No TPM: %m");
+                u->no_tpm = true;
+                return 0;
+        }
+        tpm2_context_defer_flush(tpm);
+        r = luks_tpm2_unlock(cd, tpm, t, CRYPT_ACTIVATE_KEYRING_KEY, NULL);
+        u->n_commands += tpm->n_commands;
         if (r < 0) {
                 log_debug_errno(r, "TPM2 token %i does not unlock: %m", token_id);
                 return 0;
@@ -51,25 +65,18 @@ static int unlock_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, 
 /* Load the volume key into the keyring: TPM2 tokens first, then the legacy
  * key file (left for cvm-enroll to wipe after migration). */
 static int load_volume_key(struct crypt_device *cd, const char *tpm2_device, const char *keydata, LuksPlan *p) {
-        _cleanup_(tpm2_context_freep) Tpm2Context *tpm = NULL;
         _cleanup_(secret_freep) Secret *key = NULL;
-        Unlock u = { .keyslot = -1 };
+        Unlock u = { .tpm2_device = tpm2_device, .keyslot = -1 };
         int slot, r;
 
-        r = tpm2_context_new(tpm2_device, &tpm);
+        r = luks_tpm2_foreach_token(cd, unlock_cb, &u);
+        p->tpm2_commands = u.n_commands;
         if (r < 0)
-                log_debug_errno(r, "No TPM: %m");
-        else {
-                u.tpm = tpm;
-                r = luks_tpm2_foreach_token(cd, unlock_cb, &u);
-                p->tpm2_commands = tpm->n_commands;
-                if (r < 0)
-                        return r;
-                if (u.keyslot >= 0) {
-                        p->unlocked_with = "tpm2";
-                        p->keyslot = u.keyslot;
-                        return 0;
-                }
+                return r;
+        if (u.keyslot >= 0) {
+                p->unlocked_with = "tpm2";
+                p->keyslot = u.keyslot;
+                return 0;
         }
 
         r = keydata_read(keydata, &key, &slot);

@@ -111,6 +111,7 @@ int tpm2_context_new(const char *spec, Tpm2Context **ret) {
          * kernel's TPM driver (/dev/tpm0, /dev/tpmrm0) has always started
          * its TPM when it registered it: one command fewer per run (each
          * costs tens of ms through qemu's TPM emulation under TCG). */
+        c->kernel_rm = strncmp(tcti, "device:/dev/tpmrm", 17) == 0;
         if (strncmp(tcti, "device:/dev/tpm", 15) != 0) {
                 rc = TPM2_CALL(c, Esys_Startup(c->esys, TPM2_SU_CLEAR));
                 if (rc != TSS2_RC_SUCCESS && rc != TPM2_RC_INITIALIZE)
@@ -134,8 +135,20 @@ Tpm2Context *tpm2_context_free(Tpm2Context *c) {
         return NULL;
 }
 
+void tpm2_context_defer_flush(Tpm2Context *c) {
+        c->defer_flush = c->kernel_rm;
+}
+
+/* A transient object the kernel's resource manager will flush on close? */
+static bool flush_deferred(const Tpm2Handle *h) {
+        TPM2_HANDLE handle;
+
+        return h->ctx->defer_flush && Esys_TR_GetTpmHandle(h->ctx->esys, h->tr, &handle) == TSS2_RC_SUCCESS &&
+               (handle >> TPM2_HR_SHIFT) == TPM2_HT_TRANSIENT;
+}
+
 void tpm2_handle_release(Tpm2Handle *h) {
-        if (h->flush && h->tr != ESYS_TR_NONE && h->ctx) {
+        if (h->flush && h->tr != ESYS_TR_NONE && h->ctx && !flush_deferred(h)) {
                 TSS2_RC rc = TPM2_CALL(h->ctx, Esys_FlushContext(h->ctx->esys, h->tr));
                 if (rc != TSS2_RC_SUCCESS)
                         log_debug("Failed to flush TPM handle, ignoring: %s", tpm2_rc_string(rc));

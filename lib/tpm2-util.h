@@ -6,6 +6,7 @@
  * and the PolicyPCR digest computed in software (the same formula the TPM
  * applies, so a policy can be predicted without a trial session). */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tctildr.h>
@@ -23,6 +24,8 @@ typedef struct Tpm2Context {
         TSS2_TCTI_CONTEXT *tcti;
         ESYS_CONTEXT *esys;
         unsigned n_commands; /* TPM commands sent, for benchmarks and --verbose */
+        bool kernel_rm;      /* through the kernel's resource manager (/dev/tpmrm*) */
+        bool defer_flush;    /* see tpm2_context_defer_flush() */
 } Tpm2Context;
 
 /* Translate --tpm2-device: NULL or "auto" → "device:/dev/tpmrm0"; an absolute
@@ -32,6 +35,14 @@ int tpm2_tcti_from_spec(const char *spec, char **ret);
 
 int tpm2_context_new(const char *spec, Tpm2Context **ret);
 Tpm2Context *tpm2_context_free(Tpm2Context *c);
+/* For a context that is freed right after one unseal (cvm-growroot): when
+ * it talks to the kernel's resource manager, which flushes every object of
+ * its file descriptor when that is closed, tpm2_handle_release() sends no
+ * TPM2_FlushContext for transient objects (the primary and the sealed
+ * object: 2 commands fewer per unseal); sessions are still flushed. The
+ * resource manager holds only 3 objects per descriptor: a context that
+ * loads more must not call this. No-op for any other TCTI. */
+void tpm2_context_defer_flush(Tpm2Context *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Tpm2Context *, tpm2_context_free);
 
 /* An ESYS_TR that flushes itself (transient objects and sessions). */
