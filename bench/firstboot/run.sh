@@ -79,6 +79,10 @@ guest_report() {
                                          e = v[\"ActiveState\"] == \"active\" ? v[\"ActiveEnterTimestampMonotonic\"] : v[\"StateChangeTimestampMonotonic\"]
                                          ms = s > 0 ? (e - s) / 1000 : 0
                                          printf \"unit-ms %s %d %s\n\", u, ms, v[\"ActiveState\"] }"
+                        # CPU time (cgroup accounting): on 1 vCPU the wall time above
+                        # also holds every unit started in parallel with it
+                        systemctl show -p CPUUsageNSec --value "$u.service" |
+                                awk -v u="$u" "{ printf \"unit-cpu-ms %s %d\n\", u, \$1 / 1e6 }"
                 done
                 cloud-init analyze blame | awk "/config-(growpart|resizefs|keys-to-console|cvm_firstboot)\)/ {
                         t = \$1; sub(/s\$/, \"\", t); n = \$2; gsub(/[()]/, \"\", n); sub(/.*\//, \"\", n)
@@ -178,6 +182,8 @@ for r in $(seq 1 "$rounds"); do
         units=$(($(val "$fb" unit-ms cvm-enroll-firstboot) + $(val "$fb" unit-ms cvm-growroot) +
                 $(val "$fb" unit-ms cvm-authcheck)))
         echo "$units" >>"$VM_TMP/units-b"
+        echo $(($(val "$fb" unit-cpu-ms cvm-enroll-firstboot) + $(val "$fb" unit-cpu-ms cvm-growroot) +
+                $(val "$fb" unit-cpu-ms cvm-authcheck))) >>"$VM_TMP/cpu-b"
         echo $((units + $(val "$fb" ci-ms config-growpart) + $(val "$fb" ci-ms config-resizefs) +
                 $(val "$fb" ci-ms config-keys-to-console))) >>"$VM_TMP/added-b"
         val "$fc" ci-ms config-cvm_firstboot >>"$VM_TMP/added-c"
@@ -192,14 +198,15 @@ done
 a=$(median <"$VM_TMP/added-a")
 b=$(median <"$VM_TMP/added-b")
 ub=$(median <"$VM_TMP/units-b")
+cb=$(median <"$VM_TMP/cpu-b")
 c=$(median <"$VM_TMP/added-c")
 echo "=== time added to first boot (median of $rounds round(s), TCG, 1 vCPU) ==="
 echo "A cloud-init growpart + resizefs + keys-to-console:  $a ms"
-echo "B cvm units (enroll + growroot + authcheck):         $ub ms (+ no-op cloud-init modules: $b ms)"
+echo "B cvm units (enroll + growroot + authcheck):         $ub ms wall, $(median <"$VM_TMP/cpu-b") ms CPU (with the no-op cloud-init modules: $b ms)"
 echo "C cloud-init cvm_firstboot module (grow + evidence): $c ms"
 awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN { if (a > 0) printf "ratio B/A %.2fx, C/A %.2fx\n", b / a, c / a }'
 echo "sshd up at (s since kernel start): A $(median <"$VM_TMP/sshd-a"), B $(median <"$VM_TMP/sshd-b"), C $(median <"$VM_TMP/sshd-c")"
 crit=$(sort -u "$VM_TMP/crit-b" | tr '\n' ' ')
-echo "goal: all cvm units together <= 1100 ms: $ub ms -> $([ "$ub" -le 1100 ] && echo met || echo MISSED)"
+echo "goal: all cvm units together <= 1100 ms: wall $ub ms -> $([ "$ub" -le 1100 ] && echo met || echo MISSED), CPU $cb ms -> $([ "$cb" -le 1100 ] && echo met || echo MISSED)"
 echo "goal: no cvm unit on the critical chain to ssh.service: $([ "$crit" = "no " ] && echo met || echo "MISSED (in the chain: $crit)")"
 echo "note: plain ext4 disks (no LUKS2, so no TPM unseal and enroll skips): the encrypted variant needs the LUKS2 guest builder"

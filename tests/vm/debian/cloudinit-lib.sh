@@ -18,7 +18,8 @@
 #                                (StrictHostKeyChecking=yes), key $CI_SSH_KEY
 #   ci_wait_sshd                 until the guest's sshd sends its banner
 #   ci_keyscan FILE              the host keys sshd offers, into FILE (ssh-keyscan's
-#                                5 s default is too short under TCG on a busy host)
+#                                5 s default is too short under TCG on a busy host;
+#                                retried while cloud-init may restart sshd)
 
 CI_PY_MODDIR=/usr/lib/python3/dist-packages/cloudinit/config
 
@@ -89,5 +90,12 @@ ci_wait_sshd() {
 }
 
 ci_keyscan() {
-        ssh-keyscan -T 120 -p "$VM_SSH_PORT" 127.0.0.1 >"$1" 2>/dev/null && [ -s "$1" ]
+        local _
+        # cloud-init's later stages may restart sshd under the scan: retry.
+        for _ in 1 2 3 4 5 6; do
+                ssh-keyscan -T 120 -p "$VM_SSH_PORT" 127.0.0.1 >"$1" 2>/dev/null || :
+                [ -s "$1" ] && return 0
+                sleep 5
+        done
+        return 1
 }
