@@ -596,13 +596,15 @@ deb_customize_cvm() {
         kver=$(deb_kernel_version "$root")
         _deb_time _deb_cvm_initrd "$root" "$kver"
         # The build key goes into the initrd only, never into the root's
-        # /etc: as one more (uncompressed) cpio after dracut's archives; the
-        # kernel unpacks concatenated archives in order.
+        # /etc: as one more uncompressed cpio in front of dracut's archives
+        # (the kernel unpacks concatenated archives in order, but finds no
+        # archive after a compressed one: "invalid magic").
         tmp=$(mktemp -d)
         install -d -m 0755 "$tmp/etc"
         install -m 0600 "$DEB_IMAGE_KEY" "$tmp${DEB_INITRD_KEY}"
-        (cd "$tmp" && printf '%s\n' etc "${DEB_INITRD_KEY#/}" | cpio -o -H newc -R 0:0 --quiet) \
-                >>"$root/boot/initrd.img-$kver"
+        (cd "$tmp" && printf '%s\n' etc "${DEB_INITRD_KEY#/}" | cpio -o -H newc -R 0:0 --quiet) >"$tmp/key.cpio"
+        cat "$tmp/key.cpio" "$root/boot/initrd.img-$kver" >"$tmp/initrd"
+        cat "$tmp/initrd" >"$root/boot/initrd.img-$kver"
         rm -rf "$tmp"
 }
 
