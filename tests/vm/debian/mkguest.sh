@@ -565,7 +565,9 @@ _deb_cvm_initrd() {
         local root=$1 kver=$2 key cache
         key=$({
                 cat "$DEB_ROOTFS_TAR.key"
-                basename "$DEB_PACKAGE"
+                # the package's file contents, not the .deb (whose key
+                # changes with every edit of the source tree, docs included)
+                dpkg-deb -I "$DEB_PACKAGE" md5sums
                 deb_cvm_dracut_conf
                 declare -f _deb_cvm_initrd
         } | sha256sum | cut -c1-16)
