@@ -13,9 +13,9 @@ packages=(
         swtpm swtpm-tools tpm2-tools cryptsetup-bin systemd
         fdisk gdisk e2fsprogs xfsprogs btrfs-progs squashfs-tools util-linux python3
         openssh-client openssh-server cloud-guest-utils
-        # vm tier
+        # vm tier (dpkg-dev + debhelper: the full-guest test installs our .deb)
         qemu-system-x86 qemu-utils ovmf sbsigntool osslsigncode systemd-boot-efi binutils
-        busybox-static kmod cpio zstd xz-utils dosfstools mtools debootstrap socat strace hyperfine
+        dpkg-dev debhelper busybox-static kmod cpio zstd xz-utils dosfstools mtools debootstrap socat strace hyperfine
         # sanitizer, valgrind and fuzz tiers
         valgrind clang-14 libclang-rt-14-dev
 )

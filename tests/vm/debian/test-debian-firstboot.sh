@@ -1,0 +1,283 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# vm tier, full system (issue #8): the first boot of a real Debian 12 CVM
+# image with cvm-firstboot installed from its .deb (mkguest.sh
+# deb_cvm_image): a 2 GiB LUKS2 root whose only keyslot is the image-build
+# key (also in the legacy /cc_growpart_keydata) on a 6 GiB disk, a vTPM
+# (swtpm) provisioned with an AK and its certificate from a test "cloud CA".
+#
+#   boot 1 (first boot): the initrd grows the partition, the build key opens
+#     the root, cvm-enroll-firstboot enrolls a TPM2 token and wipes slot 0
+#     and the key file, cvm-growroot grows LUKS2 + ext4, cvm-authcheck puts
+#     the quote over the SSH host keys on the serial console. The host then
+#     checks all of that over ssh, and the user's side: cvm-verify-host
+#     --console-log --host --ca, ssh with KnownHostsCommand, and another
+#     machine's evidence (its own vTPM, same CA) refused for this endpoint.
+#   boot 2: the root can only open through the TPM2 token now; every cvm
+#     unit is a no-op and the LUKS2 header is unchanged. Then the disk is
+#     grown live (QMP block_resize) and `systemctl restart cvm-growroot`
+#     grows partition, LUKS2 (key unsealed from the TPM) and ext4 again.
+# Per-unit times (systemd-analyze) and the critical chain to sshd are
+# printed. Expected sizes come from the disk geometry, the LUKS2 metadata
+# from cryptsetup's own JSON dump, the TPM2 unlock from systemd's token
+# plugin (cryptsetup --token-only), never from our tools.
+set -eu -o pipefail
+
+TEST_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$TEST_DIR/../../lib/common.sh"
+. "$TEST_DIR/../../lib/swtpm.sh"
+. "$TEST_DIR/../lib/vm.sh"
+. "$TEST_DIR/mkguest.sh"
+. "$TEST_DIR/../../lib/attest.sh"
+
+BOOT_TIMEOUT=${CVM_DEB_BOOT_TIMEOUT:-600}
+DISK_MIB=6144
+LIVE_MIB=7168
+export CVM_DEB_DISK_MIB=$DISK_MIB CVM_DEB_ROOT_MIB=2048
+UNITS=(cvm-growroot-initrd.service cvm-enroll-firstboot.service cvm-growroot.service cvm-authcheck.service)
+
+_phase_start=
+phase_begin() {
+        _phase_start=$(_vm_now)
+}
+phase_end() {
+        echo "time: $1 $(_vm_elapsed "$_phase_start") s"
+}
+
+customize_test_image() {
+        local root=$1
+        install -d -m 0700 "$root/root/.ssh"
+        install -m 0600 "$VM_TMP/id_ed25519.pub" "$root/root/.ssh/authorized_keys"
+}
+
+ssh_banner() {
+        local line
+        line=$({ read -r -t 20 l && echo "$l"; } 2>/dev/null <"/dev/tcp/127.0.0.1/$1") || :
+        echo "${line%$'\r'}"
+}
+
+# khc CONSOLE_LOG: the KnownHostsCommand a user sets, trusting only the CA.
+khc() {
+        echo "$CVM_VERIFY_HOST known-hosts-command --ca=$VM_TMP/ca/cloud-vtpm-ca.pem --console-log=$1 %H %K %t"
+}
+
+# guest_ssh CMD...: as root in the guest; the host key is accepted only if
+# the evidence in $KHC_LOG (default: this boot's serial log) attests it.
+# No known_hosts file, no StrictHostKeyChecking=no.
+guest_ssh() {
+        XDG_CACHE_HOME=$VM_TMP/cache ssh -F /dev/null -p "$VM_SSH_PORT" -i "$VM_TMP/id_ed25519" \
+                -o IdentitiesOnly=yes -o BatchMode=yes \
+                -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null \
+                -o GlobalKnownHostsFile=/dev/null -o KnownHostsCommand="$(khc "${KHC_LOG:-$VM_LOG}")" \
+                -o ConnectTimeout=30 -o LogLevel=ERROR \
+                root@127.0.0.1 "$@"
+}
+
+# ssh to this VM trusting what the other machine's console log attests.
+ssh_with_other_evidence() {
+        KHC_LOG=$VM_TMP/other-console.log guest_ssh true
+}
+
+# boot N: start the image and wait until sshd answers and the boot is over.
+boot() {
+        local n=$1 banner='' t
+        phase_begin
+        vm_start --kernel "$IMG/vmlinuz" --initrd "$IMG/initrd.img" \
+                --cmdline "$(cat "$IMG/cmdline")" --disk "$IMG/disk.raw" \
+                --net --timeout "$BOOT_TIMEOUT" --done 'reboot: Power down'
+        t=$(_vm_now)
+        while [ $(($(_vm_now) - t)) -lt $((BOOT_TIMEOUT * 1000000)) ]; do
+                kill -0 "$VM_PID" 2>/dev/null || break
+                banner=$(ssh_banner "$VM_SSH_PORT")
+                [[ $banner != SSH-2.0-* ]] || break
+                sleep 2
+        done
+        if [[ $banner != SSH-2.0-* ]]; then
+                vm_kill
+                echo "boot $n: sshd never answered; last lines of $VM_LOG:"
+                tr -d '\r' <"$VM_LOG" | tail -n 60
+                exit 1
+        fi
+        phase_end "boot $n to sshd"
+        # `--wait` blocks until the boot transaction is over (or failed).
+        echo "boot $n: system is $(guest_ssh systemctl is-system-running --wait || :)"
+        phase_end "boot $n to the end of the boot transaction"
+        guest_ssh systemctl --failed --no-legend --plain | sed "s/^/boot $n: failed unit: /" || :
+}
+
+# unit_state UNIT: "Result ExecMainStatus ConditionResult" of this boot.
+unit_state() {
+        guest_ssh systemctl show -p Result -p ExecMainStatus -p ConditionResult "$1" |
+                sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# Journal of this boot for UNIT (the initrd's units included).
+unit_log() {
+        guest_ssh journalctl -b -o cat -u "$1" 2>/dev/null || :
+}
+
+# The root volume's LUKS2 metadata, as cryptsetup dumps it.
+luks_json() {
+        guest_ssh cryptsetup luksDump --dump-json-metadata /dev/vda1
+}
+
+# sizes: "PARTITION_SECTORS DM_SECTORS FS_BYTES" of the root.
+sizes() {
+        guest_ssh sh -c '"echo \$(cat /sys/class/block/vda1/size) \$(blockdev --getsz /dev/mapper/root)' \
+                '\$(dumpe2fs -h /dev/mapper/root 2>/dev/null | awk -F: '"'"'/^Block count/ { c = \$2 }'\
+                ' /^Block size/ { s = \$2 } END { printf \"%d\", c * s }'"'"')"'
+}
+
+# check_grown DISK_MIB WHAT: partition up to the last MiB boundary before
+# the backup GPT, LUKS2 mapping = partition - data offset, ext4 fills it.
+check_grown() {
+        local disk_mib=$1 what=$2 s part dm fs off
+        read -r part dm fs <<<"$(sizes)"
+        off=$(python3 -c 'import json,sys; print(int(json.load(sys.stdin)["segments"]["0"]["offset"]) // 512)' \
+                <<<"$(luks_json)")
+        check_eq "$what: partition spans the ${disk_mib} MiB disk" $(((disk_mib - 2) * 2048)) "$part"
+        check_eq "$what: LUKS2 mapping spans the partition" $((part - off)) "$dm"
+        check_eq "$what: ext4 spans the LUKS2 mapping" $((dm * 512)) "$fs"
+}
+
+# LUKS2 keyslots/tokens from cryptsetup's JSON: prints "SLOTS|TOKENS" as
+# "1|systemd-tpm2:1:temp=False"; independent of cvm-enroll's own output.
+luks_summary() {
+        python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+slots = ",".join(sorted(m["keyslots"]))
+toks = ",".join("%s:%s:temp=%s" % (t["type"], "+".join(t["keyslots"]), bool(t.get("cvm-temporary")))
+                for _, t in sorted(m["tokens"].items()))
+print(slots + "|" + toks)'
+}
+
+main() {
+        local t_all luks1 luks2 summary ev_count out rc st invocation
+
+        require_cmd ssh ssh-keygen swtpm tpm2_createak openssl python3 cryptsetup dpkg-buildpackage
+        vm_setup debian-firstboot
+        t_all=$(_vm_now)
+        ssh-keygen -q -t ed25519 -N '' -C cvm-test -f "$VM_TMP/id_ed25519"
+        IMG=$VM_TMP/img
+
+        phase_begin
+        deb_cvm_image "$IMG" customize_test_image
+        phase_end "CVM image (package, rootfs cache, LUKS2 disk, initrd)"
+        echo "image: $(cat "$IMG/cmdline")"
+
+        # The cloud: this VM's vTPM gets an AK + certificate from the CA, as
+        # Azure provisions them; the user trusts only that CA.
+        phase_begin
+        attest_ca "$VM_TMP/ca" cloud-vtpm-ca
+        swtpm_start_tcp "$VM_TMP/tpm"
+        attest_provision_azure "$VM_TMP/ak" "$VM_TMP/ca" cloud-vtpm-ca >/dev/null
+        swtpm_stop "$SWTPM_PID"
+        # Another machine of the same cloud: its own vTPM and AK (same CA),
+        # its own host keys; its cvm-authcheck writes its console log.
+        swtpm_start_tcp "$VM_TMP/tpm-other"
+        attest_provision_azure "$VM_TMP/ak-other" "$VM_TMP/ca" cloud-vtpm-ca >/dev/null
+        attest_ssh_keys "$VM_TMP/hk-other"
+        printf 'HostKey %s\n' "$VM_TMP"/hk-other/ssh_host_{ed25519,ecdsa,rsa}_key >"$VM_TMP/sshd-other.conf"
+        mkdir -p /run/sshd
+        "$CVM_AUTHCHECK" --tpm2-device="$SWTPM_TCTI" --sshd-config="$VM_TMP/sshd-other.conf" \
+                --runtime-dir="$VM_TMP/run-other" --console="$VM_TMP/other-console.log" >/dev/null
+        swtpm_stop "$SWTPM_PID"
+        phase_end "vTPM provisioning (AK + certificate) of both machines"
+
+        # ---- boot 1: first boot -------------------------------------------
+        boot 1
+        check "boot 1: attestation evidence on the serial console" \
+                grep -q -e '-----BEGIN CVM HOST KEY ATTESTATION-----' "$VM_LOG"
+        out=$("$CVM_VERIFY_HOST" --console-log="$VM_LOG" --host="127.0.0.1:$VM_SSH_PORT" \
+                --ca="$VM_TMP/ca/cloud-vtpm-ca.pem" 2>&1) && rc=0 || rc=$?
+        echo "cvm-verify-host: $out"
+        check_eq "cvm-verify-host --console-log --host --ca accepts the first VM" 0 "$rc"
+        check_eq "ssh with KnownHostsCommand (cvm-verify-host) logs in and runs a command" \
+                cvm-guest "$(guest_ssh hostname || :)"
+        check_fails "cvm-verify-host refuses the first VM's endpoint with the other machine's evidence" \
+                "$CVM_VERIFY_HOST" --console-log="$VM_TMP/other-console.log" --host="127.0.0.1:$VM_SSH_PORT" \
+                --ca="$VM_TMP/ca/cloud-vtpm-ca.pem"
+        rm -rf "$VM_TMP/cache"
+        check_fails "ssh refuses the first VM with the other machine's console log" \
+                ssh_with_other_evidence
+
+        for st in "${UNITS[@]}"; do
+                echo "boot 1: $st: $(unit_state "$st")"
+                unit_log "$st" | sed "s/^/boot 1: $st: /"
+        done
+        check_eq "boot 1: cvm-growroot-initrd grew the partition" "Result=success ExecMainStatus=0 ConditionResult=yes" \
+                "$(unit_state cvm-growroot-initrd.service)"
+        for st in cvm-enroll-firstboot.service cvm-growroot.service cvm-authcheck.service; do
+                check_eq "boot 1: $st ran and succeeded" "ConditionResult=yes ExecMainStatus=0 Result=success" \
+                        "$(unit_state "$st")"
+        done
+        check_grown "$DISK_MIB" "boot 1"
+        luks1=$(luks_json)
+        summary=$(luks_summary <<<"$luks1")
+        echo "boot 1: LUKS2 keyslots|tokens: $summary"
+        check "boot 1: keyslot 0 (the build key) is gone, one TPM2 token opens the only slot" \
+                eval '[[ $summary =~ ^([0-9]+)\|systemd-tpm2:([0-9]+):temp=False$ ]] &&
+                        [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] && [ "${BASH_REMATCH[1]}" != 0 ]'
+        check "boot 1: the legacy key file is gone" guest_ssh test ! -e /cc_growpart_keydata
+        check_fails "boot 1: the build key no longer opens the root" \
+                guest_ssh cryptsetup open --test-passphrase --key-file - /dev/vda1 <"$IMG/image.key"
+        check "boot 1: systemd's TPM2 token plugin opens the root (cryptsetup --token-only)" \
+                guest_ssh cryptsetup open --token-only --test-passphrase /dev/vda1
+        check "boot 1: cvm-enroll check --root=/" guest_ssh cvm-enroll check --root=/
+        guest_ssh systemctl --no-block poweroff || :
+        vm_wait
+        phase_end "boot 1 total"
+
+        # ---- boot 2: nothing to do; root opens from the TPM ----------------
+        boot 2
+        check "boot 2: the root opened (only the TPM2 token can open it now)" \
+                guest_ssh findmnt -n -o SOURCE /
+        for st in "${UNITS[@]}"; do
+                echo "boot 2: $st: $(unit_state "$st")"
+                unit_log "$st" | sed "s/^/boot 2: $st: /"
+        done
+        check_eq "boot 2: cvm-enroll-firstboot is skipped (stamp)" "ConditionResult=no" \
+                "$(unit_state cvm-enroll-firstboot.service | grep -o 'ConditionResult=no')"
+        for st in cvm-growroot-initrd.service cvm-growroot.service; do
+                check_eq "boot 2: $st ran and succeeded" "ConditionResult=yes ExecMainStatus=0 Result=success" \
+                        "$(unit_state "$st")"
+                check "boot 2: $st had nothing to do" contains "$(unit_log "$st")" "Nothing to grow"
+        done
+        check_eq "boot 2: cvm-authcheck ran and succeeded" "ConditionResult=yes ExecMainStatus=0 Result=success" \
+                "$(unit_state cvm-authcheck.service)"
+        luks2=$(luks_json)
+        check_eq "boot 2: LUKS2 metadata unchanged" "$luks1" "$luks2"
+
+        echo "--- per-unit time (systemd-analyze blame, boot 2) ---"
+        guest_ssh 'systemd-analyze time; systemd-analyze blame | grep -E "cvm-|ssh|cryptsetup"' || :
+        echo "--- critical chain to ssh.service (boot 2) ---"
+        out=$(guest_ssh systemd-analyze critical-chain ssh.service 2>&1 || :)
+        echo "$out"
+        if grep -q 'cvm-' <<<"$out"; then
+                echo "critical chain: a cvm unit IS on the critical chain to sshd"
+        else
+                echo "critical chain: no cvm unit on the critical chain to sshd"
+        fi
+
+        # ---- live: grow the disk under the running VM ----------------------
+        phase_begin
+        vm_qmp "{\"execute\":\"block_resize\",\"arguments\":{\"device\":\"disk0\",\"size\":$((LIVE_MIB * 1024 * 1024))}}" >/dev/null
+        guest_ssh 'for i in $(seq 50); do [ "$(blockdev --getsz /dev/vda)" -gt 12582912 ] && break; sleep 0.2; done'
+        check "live: systemctl restart cvm-growroot" guest_ssh systemctl restart cvm-growroot.service
+        invocation=$(guest_ssh systemctl show -p InvocationID --value cvm-growroot.service)
+        out=$(guest_ssh journalctl -o cat "_SYSTEMD_INVOCATION_ID=$invocation" || :)
+        echo "$out" | sed 's/^/live: cvm-growroot: /'
+        check_grown "$LIVE_MIB" "live"
+        check "live: LUKS2 grown with the key unsealed from the TPM2 token" contains "$out" "tpm2"
+        check "live: no key file on the system" guest_ssh test ! -e /cc_growpart_keydata
+        check_eq "live: LUKS2 keyslots unchanged" "$(luks_summary <<<"$luks1")" "$(luks_summary <<<"$(luks_json)")"
+        phase_end "live grow"
+        guest_ssh systemctl --no-block poweroff || :
+        vm_wait
+        phase_end "boot 2 total"
+        echo "time: whole test $(_vm_elapsed "$t_all") s"
+        check_done
+}
+
+main "$@"
