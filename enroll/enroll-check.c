@@ -135,12 +135,9 @@ int verb_check(const EnrollArgs *a) {
         TokenReport rep;
         int r;
 
-        r = luks_open(a->device, &cd);
+        r = enroll_open(a, "", &cd, &tpm);
         if (r < 0)
-                return log_error_errno(r, "Failed to open LUKS2 volume '%s': %m", a->device);
-        r = tpm2_context_new(a->common.tpm2_device, &tpm);
-        if (r < 0)
-                return log_error_errno(r, "Failed to open the TPM: %m");
+                return r;
 
         r = report_tokens(cd, tpm, a, &rep);
         o = json_object_new_object();

@@ -263,12 +263,9 @@ static int reseal(const EnrollArgs *a) {
         if (a->pcr_mask == 0)
                 return usage_error("reseal needs PCRs to seal to (--pcrs=)");
 
-        r = luks_open(a->device, &cd);
+        r = enroll_open(a, "", &cd, &tpm);
         if (r < 0)
-                return log_error_errno(r, "Failed to open LUKS2 volume '%s': %m", a->device);
-        r = tpm2_context_new(a->common.tpm2_device, &tpm);
-        if (r < 0)
-                return log_error_errno(r, "Failed to open the TPM: %m");
+                return r;
 
         if (a->pcr_values) {
                 PcrValues pv;
@@ -429,12 +426,9 @@ static int finalize(const EnrollArgs *a) {
                 return log_oom();
         if (a->n_replace > 0 || a->pcr_values)
                 return usage_error("--finalize takes no --replace= or --pcr-values=");
-        r = luks_open(a->device, &cd);
+        r = enroll_open(a, ", refusing to remove anything", &cd, &tpm);
         if (r < 0)
-                return log_error_errno(r, "Failed to open LUKS2 volume '%s': %m", a->device);
-        r = tpm2_context_new(a->common.tpm2_device, &tpm);
-        if (r < 0)
-                return log_error_errno(r, "Failed to open the TPM, refusing to remove anything: %m");
+                return r;
 
         plan.tpm = tpm;
         r = luks_tpm2_foreach_token(cd, finalize_cb, &plan);

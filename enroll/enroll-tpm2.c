@@ -71,12 +71,9 @@ int verb_tpm2(const EnrollArgs *a) {
         FindSame same = { .pcr_mask = a->pcr_mask, .temporary = a->temporary, .token_id = -1 };
         int token, keyslot = -1, r;
 
-        r = luks_open(a->device, &cd);
+        r = enroll_open(a, "", &cd, &tpm);
         if (r < 0)
-                return log_error_errno(r, "Failed to open LUKS2 volume '%s': %m", a->device);
-        r = tpm2_context_new(a->common.tpm2_device, &tpm);
-        if (r < 0)
-                return log_error_errno(r, "Failed to open the TPM: %m");
+                return r;
 
         same.tpm = tpm;
         r = luks_tpm2_foreach_token(cd, find_same_cb, &same);

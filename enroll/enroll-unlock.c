@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Getting the volume key with an existing key, for adding a new slot. */
 #include "enroll-unlock.h"
+#include "enroll.h"
 #include "keydata.h"
 #include "log.h"
 #include "luks-tpm2.h"
@@ -82,4 +83,18 @@ int enroll_get_volume_key(struct crypt_device *cd, Tpm2Context *tpm, UnlockMetho
                                        slot == CRYPT_ANY_SLOT ? "any keyslot" : "its keyslot");
         log_debug("Unlocked with keyslot %i.", r);
         return r;
+}
+
+int enroll_open(const EnrollArgs *a, const char *refusal, struct crypt_device **ret_cd, Tpm2Context **ret_tpm) {
+        _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        int r;
+
+        r = luks_open(a->device, &cd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open LUKS2 volume '%s': %m", a->device);
+        r = tpm2_context_new(a->common.tpm2_device, ret_tpm);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the TPM%s: %m", refusal);
+        *ret_cd = TAKE_PTR(cd);
+        return 0;
 }

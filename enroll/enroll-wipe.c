@@ -137,12 +137,9 @@ int verb_wipe_temporary(const EnrollArgs *a) {
 
         if (!o || !wiped)
                 return log_oom();
-        r = luks_open(a->device, &cd);
+        r = enroll_open(a, ", refusing to wipe anything", &cd, &tpm);
         if (r < 0)
-                return log_error_errno(r, "Failed to open LUKS2 volume '%s': %m", a->device);
-        r = tpm2_context_new(a->common.tpm2_device, &tpm);
-        if (r < 0)
-                return log_error_errno(r, "Failed to open the TPM, refusing to wipe anything: %m");
+                return r;
 
         plan.tpm = tpm;
         for (int s = 0; s < SLOTS_MAX; s++)

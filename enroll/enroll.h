@@ -4,6 +4,9 @@
 #include <stdint.h>
 
 #include "options.h"
+#include "tpm2-util.h"
+
+struct crypt_device;
 
 typedef enum UnlockMethod {
         UNLOCK_AUTO,     /* a TPM2 token that opens now, else the legacy key file */
@@ -29,6 +32,10 @@ typedef struct EnrollArgs {
         const char *srk_pub;     /* seal-offline: target SRK public key file */
         const char *pcr_values;  /* seal-offline: target PCR values; reseal (tests): seal to these; FILE or IDX=HEX,... */
 } EnrollArgs;
+
+/* Open the LUKS2 volume of @a and the TPM, logging what failed; @refusal
+ * (e.g. ", refusing to wipe anything") is appended to the TPM error. */
+int enroll_open(const EnrollArgs *a, const char *refusal, struct crypt_device **ret_cd, Tpm2Context **ret_tpm);
 
 int verb_tpm2(const EnrollArgs *a);
 int verb_check(const EnrollArgs *a);
