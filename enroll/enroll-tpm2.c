@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cvm-enroll tpm2: seal a fresh secret to this TPM, add a keyslot and a
- * systemd-tpm2 token. A no-op when a token for the same PCRs already opens
- * the volume. */
+ * systemd-tpm2 token. A no-op when a token bound to at least the same PCRs
+ * already opens the volume: after convert-import has turned an image's
+ * PCR 4+7 token into a local one, the first-boot unit's `tpm2 --pcrs=7`
+ * must not add a weaker PCR 7-only way in. */
 #include <stdio.h>
 
 #include "enroll-unlock.h"
@@ -24,7 +26,7 @@ typedef struct FindSame {
 static int find_same_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, int parse_error, void *userdata) {
         FindSame *f = userdata;
 
-        if (parse_error < 0 || f->token_id >= 0 || t->key.pcr_mask != f->pcr_mask || t->temporary != f->temporary)
+        if (parse_error < 0 || f->token_id >= 0 || (t->key.pcr_mask & f->pcr_mask) != f->pcr_mask || t->temporary != f->temporary)
                 return 0;
         if (luks_tpm2_unlock(cd, f->tpm, t, 0, NULL) < 0)
                 return 0;

@@ -164,6 +164,11 @@ check "(d) tpm2-tools unseals the converted blob" oracle_unseal "$tmp/tools/blob
 check "(d) same secret as the offline one" cmp "$tmp/offline-secret" "$tmp/tools/secret2"
 out=$(enroll --tpm2-device="$TCTI_A" convert-import --device="$img" --json)
 check_eq "(d) rerun is a no-op" False "$(json_field "$out" changed)"
+# What the first-boot unit runs next: tpm2 --pcrs=7 must find the converted
+# PCR 4+7 token and add no weaker PCR 7-only one.
+out=$(enroll --tpm2-device="$TCTI_A" tpm2 --device="$img" --pcrs=7 --unlock-tpm2 --json)
+check_eq "(d) tpm2 --pcrs=7 after the conversion adds nothing" False "$(json_field "$out" changed)"
+check_eq "(d) ... still the same slots" "0 1" "$(luks_slots "$img")"
 # systemd's own token plugin cannot be pointed at a swtpm on the host
 # (systemd 252's plugin only looks for /dev/tpmrm0), so its open of the
 # converted token is the VM tier's job; here the blob is proven to load and
