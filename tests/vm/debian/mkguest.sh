@@ -648,6 +648,13 @@ deb_customize_cvm() {
         printf '%s UUID=%s none luks,discard,tpm2-device=auto\n' "$DEB_LUKS_NAME" "$DEB_LUKS_UUID" >"$root/etc/crypttab"
         printf '/dev/mapper/%s / ext4 defaults 0 1\n' "$DEB_LUKS_NAME" >"$root/etc/fstab"
         deb_install_package "$root" "$DEB_PACKAGE"
+        # The postinst's deb-systemd-helper enables nothing in this guest
+        # (it records the units as enabled, creates no links: the guest's
+        # "disable *" preset policy, deb_customize_base, seems to win), so
+        # the image enables the package's units itself, as an image
+        # builder's policy would.
+        deb_chroot "$root" systemctl enable cvm-enroll-firstboot.service cvm-growroot.service \
+                cvm-authcheck.service >&2
         # dracut with systemd-cryptsetup (TPM2 tokens) and our module, which
         # grows the partition before the root is opened.
         deb_cvm_dracut_conf >"$root/etc/dracut.conf.d/91-cvm-firstboot.conf"
