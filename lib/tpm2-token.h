@@ -38,9 +38,3 @@ const char *tpm2_token_invalid_reason(const char *json);
 
 /* Serialize; the result is what systemd 252 would write for the same key. */
 int tpm2_token_format(const Tpm2Token *t, char **ret);
-
-/* Shared with the cvm-tpm2-import token (tpm2-import-token.c): "keyslots"
- * (exactly one slot, 0-31) and "tpm2-pcrs" (indexes 0-23). On error a
- * static reason naming the field. */
-int tpm2_token_parse_keyslot(json_object *o, int *ret, const char **ret_reason);
-int tpm2_token_parse_pcrs(json_object *o, uint32_t *ret, const char **ret_reason);
