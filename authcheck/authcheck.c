@@ -63,6 +63,41 @@ static void help(void) {
                program_invocation_short_name);
 }
 
+static int parse_option(int c, const char *value) {
+        switch (c) {
+        case ARG_HOST_KEYS_DIR:
+                arg.host_keys_dir = value;
+                arg_keys_explicit = true;
+                break;
+        case ARG_SSHD_CONFIG:
+                arg.sshd_config = value;
+                arg_keys_explicit = true;
+                break;
+        case ARG_RUNTIME_DIR:
+                arg.runtime_dir = value;
+                break;
+        case ARG_OUTPUT:
+                arg.output = value;
+                break;
+        case ARG_CONSOLE:
+                arg.console = value;
+                break;
+        case ARG_NO_CONSOLE:
+                arg.console = NULL;
+                break;
+        case ARG_PCRS:
+                if (pcr_mask_from_string(value, &arg.pcr_mask) < 0 || arg.pcr_mask == 0)
+                        return usage_error("invalid --pcrs= value '%s' (expected e.g. 7 or 0+1+7)", value);
+                break;
+        case ARG_NONCE:
+                arg_nonce = value;
+                break;
+        default:
+                return 0;
+        }
+        return 1;
+}
+
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 COMMON_LONG_OPTIONS,
@@ -77,44 +112,11 @@ static int parse_argv(int argc, char *argv[]) {
                 { "nonce", required_argument, NULL, ARG_NONCE },
                 {},
         };
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options, NULL)) >= 0) {
-                r = 1;
-                switch (c) {
-                case ARG_HOST_KEYS_DIR:
-                        arg.host_keys_dir = optarg;
-                        arg_keys_explicit = true;
-                        break;
-                case ARG_SSHD_CONFIG:
-                        arg.sshd_config = optarg;
-                        arg_keys_explicit = true;
-                        break;
-                case ARG_RUNTIME_DIR:
-                        arg.runtime_dir = optarg;
-                        break;
-                case ARG_OUTPUT:
-                        arg.output = optarg;
-                        break;
-                case ARG_CONSOLE:
-                        arg.console = optarg;
-                        break;
-                case ARG_NO_CONSOLE:
-                        arg.console = NULL;
-                        break;
-                case ARG_PCRS:
-                        if (pcr_mask_from_string(optarg, &arg.pcr_mask) < 0 || arg.pcr_mask == 0)
-                                return usage_error("invalid --pcrs= value '%s' (expected e.g. 7 or 0+1+7)", optarg);
-                        break;
-                case ARG_NONCE:
-                        arg_nonce = optarg;
-                        break;
-                default:
-                        r = common_parse_option(c, optarg, &arg.common, help);
-                }
-                if (r <= 0)
-                        return r;
-        }
+        r = parse_options(argc, argv, options, &arg.common, help, parse_option);
+        if (r <= 0)
+                return r;
         if (arg.host_keys_dir && arg.sshd_config)
                 return usage_error("--host-keys-dir= and --sshd-config= are mutually exclusive");
         return 1;

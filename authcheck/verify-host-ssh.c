@@ -122,7 +122,7 @@ int fresh_quote(const VerifyArgs *a, const HostSpec *h, const HostKey *keys, siz
         argv[n++] = kh_opt;
         for (size_t i = 0; i < a->n_ssh_options; i++) {
                 argv[n++] = (char *) "-o";
-                argv[n++] = a->ssh_options[i];
+                argv[n++] = (char *) a->ssh_options[i];
         }
         argv[n++] = (char *) "-p";
         argv[n++] = port;

@@ -80,6 +80,59 @@ static void help(void) {
                program_invocation_short_name, program_invocation_short_name, program_invocation_short_name);
 }
 
+static int parse_option(int c, const char *value) {
+        const char **o;
+
+        switch (c) {
+        case ARG_EVIDENCE:
+                arg.evidence = value;
+                break;
+        case ARG_CONSOLE_LOG:
+                arg.console_log = value;
+                break;
+        case ARG_HOST_KEY_FILE:
+                arg.host_key_file = value;
+                break;
+        case ARG_HOST:
+                arg.host = value;
+                break;
+        case ARG_AK_PUB:
+                arg.ak_pub = value;
+                break;
+        case ARG_CA:
+                arg.ca = value;
+                break;
+        case ARG_EXPECT_PCRS:
+                arg.expect_pcrs = value;
+                break;
+        case ARG_NONCE:
+                arg.nonce = value;
+                break;
+        case ARG_FRESH:
+                arg.fresh = true;
+                break;
+        case ARG_REMOTE_COMMAND:
+                arg.remote_command = value;
+                break;
+        case ARG_SSH_OPTION:
+                if (!*value || value[0] == '-')
+                        return usage_error("invalid --ssh-option= value '%s'", value);
+                o = realloc(arg.ssh_options, (arg.n_ssh_options + 2) * sizeof(char *));
+                if (!o)
+                        return log_oom();
+                arg.ssh_options = o;
+                arg.ssh_options[arg.n_ssh_options++] = value;
+                arg.ssh_options[arg.n_ssh_options] = NULL;
+                break;
+        case ARG_NO_CACHE:
+                arg.no_cache = true;
+                break;
+        default:
+                return 0;
+        }
+        return 1;
+}
+
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 COMMON_LONG_OPTIONS,
@@ -97,63 +150,11 @@ static int parse_argv(int argc, char *argv[]) {
                 { "no-cache", no_argument, NULL, ARG_NO_CACHE },
                 {},
         };
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options, NULL)) >= 0) {
-                r = 1;
-                switch (c) {
-                case ARG_EVIDENCE:
-                        arg.evidence = optarg;
-                        break;
-                case ARG_CONSOLE_LOG:
-                        arg.console_log = optarg;
-                        break;
-                case ARG_HOST_KEY_FILE:
-                        arg.host_key_file = optarg;
-                        break;
-                case ARG_HOST:
-                        arg.host = optarg;
-                        break;
-                case ARG_AK_PUB:
-                        arg.ak_pub = optarg;
-                        break;
-                case ARG_CA:
-                        arg.ca = optarg;
-                        break;
-                case ARG_EXPECT_PCRS:
-                        arg.expect_pcrs = optarg;
-                        break;
-                case ARG_NONCE:
-                        arg.nonce = optarg;
-                        break;
-                case ARG_FRESH:
-                        arg.fresh = true;
-                        break;
-                case ARG_REMOTE_COMMAND:
-                        arg.remote_command = optarg;
-                        break;
-                case ARG_SSH_OPTION: {
-                        char **o;
-                        if (!*optarg || optarg[0] == '-')
-                                return usage_error("invalid --ssh-option= value '%s'", optarg);
-                        o = realloc(arg.ssh_options, (arg.n_ssh_options + 2) * sizeof(char *));
-                        if (!o)
-                                return log_oom();
-                        arg.ssh_options = o;
-                        arg.ssh_options[arg.n_ssh_options++] = optarg;
-                        arg.ssh_options[arg.n_ssh_options] = NULL;
-                        break;
-                }
-                case ARG_NO_CACHE:
-                        arg.no_cache = true;
-                        break;
-                default:
-                        r = common_parse_option(c, optarg, &arg.common, help);
-                }
-                if (r <= 0)
-                        return r;
-        }
-
+        r = parse_options(argc, argv, options, &arg.common, help, parse_option);
+        if (r <= 0)
+                return r;
         if (!!arg.evidence + !!arg.console_log + arg.fresh > 1)
                 return usage_error("--evidence=, --console-log= and --fresh are mutually exclusive");
         if (arg.fresh && arg.nonce)

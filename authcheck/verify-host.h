@@ -30,7 +30,7 @@ typedef struct VerifyArgs {
         const char *nonce;            /* HEX: evidence must carry it */
         bool fresh;
         const char *remote_command;
-        char **ssh_options;           /* -o values for ssh, NULL-terminated */
+        const char **ssh_options;     /* -o values for ssh, NULL-terminated */
         size_t n_ssh_options;
         bool no_cache;
 } VerifyArgs;

@@ -33,7 +33,7 @@ enum {
 
 static const char *arg_root = NULL;
 static char *arg_root_device = NULL;
-static char *arg_replace[16];
+static const char *arg_replace[16];
 
 static EnrollArgs arg = {
         .pcr_mask = UINT32_C(1) << 7,
@@ -91,6 +91,59 @@ static int set_unlock(UnlockMethod m, const char *path) {
         return 1;
 }
 
+static int parse_option(int c, const char *value) {
+        switch (c) {
+        case ARG_DEVICE:
+                arg.device = value;
+                break;
+        case ARG_PCRS:
+                if (pcr_mask_from_string(value, &arg.pcr_mask) < 0)
+                        return usage_error("invalid --pcrs= value '%s' (expected e.g. 7 or 4+7)", value);
+                break;
+        case ARG_UNLOCK_KEY_FILE:
+                return set_unlock(UNLOCK_KEY_FILE, value);
+        case ARG_UNLOCK_KEYDATA:
+                return set_unlock(UNLOCK_KEYDATA, value ?: KEYDATA_PATH_DEFAULT);
+        case ARG_UNLOCK_TPM2:
+                return set_unlock(UNLOCK_TPM2, NULL);
+        case ARG_TEMPORARY:
+                arg.temporary = true;
+                break;
+        case ARG_KEYDATA:
+                arg.keydata = value;
+                break;
+        case ARG_ROOT:
+                arg_root = value;
+                break;
+        case ARG_REPLACE:
+                if (!strchr(value, '=') || value[0] == '=' || !strchr(value, '=')[1])
+                        return usage_error("invalid --replace= value '%s' (expected OLD=NEW)", value);
+                if (arg.n_replace >= ELEMENTSOF(arg_replace))
+                        return usage_error("too many --replace= options");
+                arg_replace[arg.n_replace++] = value;
+                arg.replace = arg_replace;
+                break;
+        case ARG_EVENTLOG:
+                arg.eventlog = value;
+                break;
+        case ARG_SRK_PUB:
+                arg.srk_pub = value;
+                break;
+        case ARG_PCR_VALUES:
+                arg.pcr_values = value;
+                break;
+        case ARG_FINALIZE:
+                arg.finalize = true;
+                break;
+        case ARG_DRY_RUN:
+                arg.dry_run = true;
+                break;
+        default:
+                return 0;
+        }
+        return 1;
+}
+
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 COMMON_LONG_OPTIONS,
@@ -111,76 +164,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "srk-pub", required_argument, NULL, ARG_SRK_PUB },
                 {},
         };
-        int c, r;
 
-        while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options, NULL)) >= 0) {
-                switch (c) {
-                case ARG_DEVICE:
-                        arg.device = optarg;
-                        r = 1;
-                        break;
-                case ARG_PCRS:
-                        if (pcr_mask_from_string(optarg, &arg.pcr_mask) < 0)
-                                return usage_error("invalid --pcrs= value '%s' (expected e.g. 7 or 4+7)", optarg);
-                        r = 1;
-                        break;
-                case ARG_UNLOCK_KEY_FILE:
-                        r = set_unlock(UNLOCK_KEY_FILE, optarg);
-                        break;
-                case ARG_UNLOCK_KEYDATA:
-                        r = set_unlock(UNLOCK_KEYDATA, optarg ?: KEYDATA_PATH_DEFAULT);
-                        break;
-                case ARG_UNLOCK_TPM2:
-                        r = set_unlock(UNLOCK_TPM2, NULL);
-                        break;
-                case ARG_TEMPORARY:
-                        arg.temporary = true;
-                        r = 1;
-                        break;
-                case ARG_KEYDATA:
-                        arg.keydata = optarg;
-                        r = 1;
-                        break;
-                case ARG_ROOT:
-                        arg_root = optarg;
-                        r = 1;
-                        break;
-                case ARG_REPLACE:
-                        if (!strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1])
-                                return usage_error("invalid --replace= value '%s' (expected OLD=NEW)", optarg);
-                        if (arg.n_replace >= ELEMENTSOF(arg_replace))
-                                return usage_error("too many --replace= options");
-                        arg_replace[arg.n_replace++] = optarg;
-                        arg.replace = arg_replace;
-                        r = 1;
-                        break;
-                case ARG_EVENTLOG:
-                        arg.eventlog = optarg;
-                        r = 1;
-                        break;
-                case ARG_SRK_PUB:
-                        arg.srk_pub = optarg;
-                        r = 1;
-                        break;
-                case ARG_PCR_VALUES:
-                        arg.pcr_values = optarg;
-                        r = 1;
-                        break;
-                case ARG_FINALIZE:
-                        arg.finalize = true;
-                        r = 1;
-                        break;
-                case ARG_DRY_RUN:
-                        arg.dry_run = true;
-                        r = 1;
-                        break;
-                default:
-                        r = common_parse_option(c, optarg, &arg.common, help);
-                }
-                if (r <= 0)
-                        return r;
-        }
-        return 1;
+        return parse_options(argc, argv, options, &arg.common, help, parse_option);
 }
 
 static int need_device(void) {

@@ -24,7 +24,7 @@ typedef struct EnrollArgs {
         const char *keydata;     /* legacy key file considered by wipe-temporary */
         bool temporary;
         /* reseal */
-        char **replace;          /* "OLD=NEW" paths, n_replace of them */
+        const char **replace;    /* "OLD=NEW" paths, n_replace of them */
         size_t n_replace;
         const char *eventlog;    /* NULL: EVENTLOG_PATH_DEFAULT */
         bool finalize;

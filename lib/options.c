@@ -72,3 +72,17 @@ int common_parse_option(int c, const char *arg, CommonArgs *args, void (*help)(v
                 return usage_error("unhandled option");
         }
 }
+
+int parse_options(int argc, char *argv[], const struct option options[], CommonArgs *args, void (*help)(void),
+                  int (*parse_one)(int c, const char *value)) {
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options, NULL)) >= 0) {
+                r = parse_one(c, optarg);
+                if (r == 0)
+                        r = common_parse_option(c, optarg, args, help);
+                if (r <= 0)
+                        return r;
+        }
+        return 1;
+}

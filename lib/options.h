@@ -4,8 +4,8 @@
 /* Option conventions shared by all binaries: -h/--help, --version,
  * --json[=pretty|short|off], -q/--quiet, -v/--verbose, --log-level=LEVEL,
  * --tpm2-device=auto|PATH|TCTI. Each tool keeps its own getopt_long table,
- * includes COMMON_LONG_OPTIONS, and passes every option it does not know
- * itself to common_parse_option(). */
+ * includes COMMON_LONG_OPTIONS, and hands it to parse_options() with a
+ * function for its own options. */
 
 #include <getopt.h>
 #include <stdbool.h>
@@ -56,6 +56,14 @@ typedef struct CommonArgs {
  * now (--help or --version printed), -EINVAL after printing an error for a
  * bad value or an unknown option ('?'). @help prints the tool's help. */
 int common_parse_option(int c, const char *arg, CommonArgs *args, void (*help)(void));
+
+/* The getopt_long() loop of every tool. Each option goes first to the
+ * tool's @parse_one(c, value), which returns 1 if it handled it, <0 after
+ * printing a usage error, or 0 for an option that is not its own; those go
+ * to common_parse_option(). Returns 1 to go on, 0 if the tool must exit
+ * successfully now (--help, --version), <0 on a usage error. */
+int parse_options(int argc, char *argv[], const struct option options[], CommonArgs *args, void (*help)(void),
+                  int (*parse_one)(int c, const char *value));
 
 /* The standard one-liner for a usage error, on stderr. Returns -EINVAL. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
