@@ -412,28 +412,31 @@ static int verify_run(Mode mode, Run *run) {
         return 0;
 }
 
-static int setup_run(Run *run) {
+/* verify and known-hosts: the keys offered are --host-key-file's or those
+ * ssh-keyscan finds at --host. */
+static int verify_offered(Mode mode, Run *run) {
+        int r;
+
         if (arg.host && host_spec_parse(arg.host, &run->host) < 0)
                 return usage_error("invalid --host= value '%s' (expected HOST or HOST:PORT)", arg.host);
-        return trust_load(&arg, &run->trust, NULL, NULL);
+        r = trust_load(&arg, &run->trust, NULL, NULL);
+        if (r < 0)
+                return r;
+        r = load_offered(run);
+        if (r < 0)
+                return r;
+        r = verify_run(mode, run);
+        if (r < 0)
+                return r;
+        return report_verdict(mode, &run->report, &run->evidence, run->source);
 }
 
 static int verb_verify(int argc, char *argv[]) {
         _cleanup_(run_done) Run run = {};
-        int r;
 
         if (argc > 1)
                 return usage_error("unexpected argument '%s'", argv[1]);
-        r = setup_run(&run);
-        if (r < 0)
-                return r;
-        r = load_offered(&run);
-        if (r < 0)
-                return r;
-        r = verify_run(MODE_VERIFY, &run);
-        if (r < 0)
-                return r;
-        return report_verdict(MODE_VERIFY, &run.report, &run.evidence, run.source);
+        return verify_offered(MODE_VERIFY, &run);
 }
 
 static int verb_known_hosts(int argc, char *argv[]) {
@@ -447,16 +450,7 @@ static int verb_known_hosts(int argc, char *argv[]) {
                 return usage_error("unexpected argument '%s'", argv[1]);
         if (!arg.host)
                 return usage_error("known-hosts needs --host=HOST[:PORT] to name the host");
-        r = setup_run(&run);
-        if (r < 0)
-                return r;
-        r = load_offered(&run);
-        if (r < 0)
-                return r;
-        r = verify_run(MODE_KNOWN_HOSTS, &run);
-        if (r < 0)
-                return r;
-        r = report_verdict(MODE_KNOWN_HOSTS, &run.report, &run.evidence, run.source);
+        r = verify_offered(MODE_KNOWN_HOSTS, &run);
         if (r < 0)
                 return r;
 
