@@ -28,12 +28,13 @@ prints the sum of the US column in milliseconds.
 """
 import collections
 import os
-import random
-import socket
-import struct
 import sys
 import threading
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "lib"))
+import tpm_proxy  # noqa: E402
 
 # TPM 2.0 Part 2, table 12 (TPM_CC), the codes clients of this project send.
 CC_NAMES = {
@@ -52,99 +53,21 @@ CC_NAMES = {
 log_lock = threading.Lock()
 
 
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
-
-def recv_message(s):
-    """One TPM command or response: a 10-byte header whose size field
-    covers the whole message."""
-    hdr = recv_exact(s, 10)
-    if hdr is None:
-        return None
-    _tag, size, code = struct.unpack(">HII", hdr)
-    body = recv_exact(s, size - 10) if size > 10 else b""
-    if body is None:
-        return None
-    return hdr + body, code
-
-
-def shut(*socks):
-    for s in socks:
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-def relay_raw(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        shut(src, dst)
-
-
 def relay_counted(client, server, logfile):
-    try:
-        while True:
-            m = recv_message(client)
-            if m is None:
-                break
-            cmd, cc = m
-            server.sendall(cmd)
-            t0 = time.monotonic_ns()
-            m = recv_message(server)
-            if m is None:
-                break
-            us = (time.monotonic_ns() - t0) // 1000
-            rsp, rc = m
-            with log_lock, open(logfile, "a") as f:
-                f.write(f"0x{cc:08x} 0x{rc:08x} {us}\n")
-            client.sendall(rsp)
-    except OSError:
-        pass
-    finally:
-        shut(client, server)
+    def pass_on(cmd, cc):
+        server.sendall(cmd)
+        t0 = time.monotonic_ns()
+        m = tpm_proxy.recv_message(server)
+        if m is None:
+            return False
+        us = (time.monotonic_ns() - t0) // 1000
+        rsp, rc = m
+        with log_lock, open(logfile, "a") as f:
+            f.write(f"0x{cc:08x} 0x{rc:08x} {us}\n")
+        client.sendall(rsp)
+        return True
 
-
-def serve(listener, target_port, logfile):
-    while True:
-        client, _ = listener.accept()
-        server = socket.create_connection(("127.0.0.1", target_port))
-        if logfile:
-            threading.Thread(target=relay_counted, args=(client, server, logfile), daemon=True).start()
-        else:
-            threading.Thread(target=relay_raw, args=(server, client), daemon=True).start()
-            threading.Thread(target=relay_raw, args=(client, server), daemon=True).start()
-
-
-def listen_pair():
-    for _ in range(50):
-        port = random.randrange(20000, 60000, 2)
-        a, b = socket.socket(), socket.socket()
-        try:
-            a.bind(("127.0.0.1", port))
-            b.bind(("127.0.0.1", port + 1))
-        except OSError:
-            a.close()
-            b.close()
-            continue
-        a.listen(8)
-        b.listen(8)
-        return port, a, b
-    sys.exit("no free port pair")
+    tpm_proxy.relay_commands(client, server, pass_on)
 
 
 def names(logs):
@@ -172,13 +95,7 @@ def main():
         tpm_ms(sys.argv[2])
         return
     swtpm_port, pidfile, logfile = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    port, cmd_l, ctrl_l = listen_pair()
-    with open(pidfile, "w") as f:
-        f.write(f"{os.getpid()}\n")
-    threading.Thread(target=serve, args=(ctrl_l, swtpm_port + 1, None), daemon=True).start()
-    print(port, flush=True)
-    sys.stdout.close()
-    serve(cmd_l, swtpm_port, logfile)
+    tpm_proxy.run(swtpm_port, pidfile, lambda client, server: relay_counted(client, server, logfile))
 
 
 if __name__ == "__main__":

@@ -14,11 +14,13 @@ its pid to PIDFILE (the caller stops it by that pid). Counts the refusals in
 PIDFILE.refused so a test can prove the ECC path was really tried and refused.
 """
 import os
-import random
-import socket
 import struct
 import sys
 import threading
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tpm_proxy  # noqa: E402
 
 TPM2_CC_CREATE_PRIMARY = 0x00000131
 TPM2_ALG_ECC = 0x0023
@@ -28,16 +30,6 @@ RC_CURVE_P2 = 0x000002E6
 
 refused = 0
 refused_lock = threading.Lock()
-
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
 
 
 def is_ecc_create_primary(cmd):
@@ -59,92 +51,29 @@ def is_ecc_create_primary(cmd):
     return alg == TPM2_ALG_ECC
 
 
-def relay_raw(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-def relay_commands(client, server, pidfile):
-    global refused
-    try:
-        while True:
-            hdr = recv_exact(client, 10)
-            if hdr is None:
-                break
-            _tag, size, _cc = struct.unpack(">HII", hdr)
-            body = recv_exact(client, size - 10) if size > 10 else b""
-            if body is None:
-                break
-            cmd = hdr + body
-            if is_ecc_create_primary(cmd):
-                with refused_lock:
-                    refused += 1
-                    with open(pidfile + ".refused", "w") as f:
-                        f.write(f"{refused}\n")
-                client.sendall(struct.pack(">HII", 0x8001, 10, RC_CURVE_P2))
-                continue
-            server.sendall(cmd)
-    except OSError:
-        pass
-    finally:
-        for s in (client, server):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-def serve(listener, target_port, commands, pidfile):
-    while True:
-        client, _ = listener.accept()
-        server = socket.create_connection(("127.0.0.1", target_port))
-        threading.Thread(target=relay_raw, args=(server, client), daemon=True).start()
-        if commands:
-            threading.Thread(target=relay_commands, args=(client, server, pidfile), daemon=True).start()
+def relay_no_ecc(client, server, pidfile):
+    """Answers ECC CreatePrimary itself, passes every other command on; the
+    responses go back raw."""
+    def pass_on(cmd, _cc):
+        global refused
+        if is_ecc_create_primary(cmd):
+            with refused_lock:
+                refused += 1
+                with open(pidfile + ".refused", "w") as f:
+                    f.write(f"{refused}\n")
+            client.sendall(struct.pack(">HII", 0x8001, 10, RC_CURVE_P2))
         else:
-            threading.Thread(target=relay_raw, args=(client, server), daemon=True).start()
+            server.sendall(cmd)
+        return True
 
-
-def listen_pair():
-    for _ in range(50):
-        port = random.randrange(20000, 60000, 2)
-        a = socket.socket()
-        b = socket.socket()
-        try:
-            a.bind(("127.0.0.1", port))
-            b.bind(("127.0.0.1", port + 1))
-        except OSError:
-            a.close()
-            b.close()
-            continue
-        a.listen(8)
-        b.listen(8)
-        return port, a, b
-    sys.exit("no free port pair")
+    tpm_proxy.relay_responses(server, client)
+    tpm_proxy.relay_commands(client, server, pass_on)
 
 
 def main():
     swtpm_port = int(sys.argv[1])
     pidfile = sys.argv[2]
-    port, cmd_l, ctrl_l = listen_pair()
-    with open(pidfile, "w") as f:
-        f.write(f"{os.getpid()}\n")
-    threading.Thread(target=serve, args=(ctrl_l, swtpm_port + 1, False, pidfile), daemon=True).start()
-    print(port, flush=True)
-    sys.stdout.close()
-    serve(cmd_l, swtpm_port, True, pidfile)
+    tpm_proxy.run(swtpm_port, pidfile, lambda client, server: relay_no_ecc(client, server, pidfile))
 
 
 if __name__ == "__main__":
