@@ -13,22 +13,10 @@
 #include <unistd.h>
 
 #include "fdisk-util.h"
+#include "file-util.h"
 #include "fuzz.h"
 #include "growroot.h"
 #include "log.h"
-
-static bool write_all(int fd, const uint8_t *data, size_t size) {
-        while (size > 0) {
-                ssize_t k = write(fd, data, size);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return false;
-                data += k;
-                size -= (size_t) k;
-        }
-        return true;
-}
 
 static void plan_all(int fd, uint64_t disk_bytes) {
         _cleanup_(fdisk_unref_contextp) struct fdisk_context *c = NULL;
@@ -68,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         mfd = memfd_create("fuzz-gpt", MFD_CLOEXEC);
         FUZZ_CHECK(mfd >= 0);
-        FUZZ_CHECK(write_all(mfd, data, size));
+        FUZZ_CHECK(loop_write(mfd, data, size) >= 0);
         bytes = (size + 511) / 512 * 512;
         FUZZ_CHECK(ftruncate(mfd, (off_t) bytes) == 0);
         plan_all(mfd, bytes);

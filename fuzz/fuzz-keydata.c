@@ -10,21 +10,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "file-util.h"
 #include "fuzz.h"
 #include "keydata.h"
-
-static bool write_all(int fd, const uint8_t *data, size_t size) {
-        while (size > 0) {
-                ssize_t k = write(fd, data, size);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return false;
-                data += k;
-                size -= (size_t) k;
-        }
-        return true;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(secret_freep) Secret *key = NULL;
@@ -33,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         mfd = memfd_create("fuzz-keydata", MFD_CLOEXEC);
         FUZZ_CHECK(mfd >= 0);
-        FUZZ_CHECK(write_all(mfd, data, size));
+        FUZZ_CHECK(loop_write(mfd, data, size) >= 0);
         FUZZ_CHECK(lseek(mfd, 0, SEEK_SET) == 0);
 
         saved_stdin = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);

@@ -15,65 +15,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file-util.h"
 #include "fuzz.h"
 #include "macro.h"
 
 #define FUZZ_INPUT_MAX (16U * 1024U * 1024U)
 
-static int read_input(int fd, uint8_t **ret, size_t *ret_size) {
-        _cleanup_free_ uint8_t *buf = NULL;
-        size_t n = 0, allocated = 0;
-
-        for (;;) {
-                ssize_t k;
-
-                if (n == allocated) {
-                        uint8_t *p;
-                        if (allocated >= FUZZ_INPUT_MAX)
-                                return -EFBIG;
-                        allocated = allocated ? allocated * 2 : 4096;
-                        p = realloc(buf, allocated);
-                        if (!p)
-                                return -ENOMEM;
-                        buf = p;
-                }
-                k = read(fd, buf + n, allocated - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        *ret = TAKE_PTR(buf);
-        *ret_size = n;
-        return 0;
-}
-
-static int run_file(int dir_fd, const char *name, const char *shown) {
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ uint8_t *data = NULL;
+static int run_file(const char *path) {
+        _cleanup_free_ char *data = NULL;
         size_t size = 0;
         int r;
 
-        if (streq(name, "-"))
-                r = read_input(STDIN_FILENO, &data, &size);
-        else {
-                fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (fd < 0)
-                        r = negative_errno();
-                else
-                        r = read_input(fd, &data, &size);
-        }
+        r = read_full_file(path, FUZZ_INPUT_MAX, &data, &size);
         if (r < 0) {
-                fprintf(stderr, "Failed to read '%s': %s\n", shown, strerror(-r));
+                fprintf(stderr, "Failed to read '%s': %s\n", path, strerror(-r));
                 return r;
         }
-        printf("Running: %s (%zu bytes)\n", shown, size);
+        printf("Running: %s (%zu bytes)\n", path, size);
         fflush(stdout); /* so the name is out before a crash */
-        (void) LLVMFuzzerTestOneInput(data, size);
+        (void) LLVMFuzzerTestOneInput((const uint8_t *) data, size);
         return 0;
 }
 
@@ -108,7 +68,7 @@ static int run_dir(const char *path, unsigned *n_run) {
                         if (asprintf(&shown, "%s/%s", path, entries[i]->d_name) < 0)
                                 r = -ENOMEM;
                         else {
-                                r = run_file(dfd, entries[i]->d_name, shown);
+                                r = run_file(shown);
                                 if (r >= 0)
                                         (*n_run)++;
                         }
@@ -141,7 +101,7 @@ int main(int argc, char *argv[]) {
                 if (!streq(argv[i], "-") && S_ISDIR(st.st_mode))
                         r = run_dir(argv[i], &n_run);
                 else {
-                        r = run_file(AT_FDCWD, argv[i], argv[i]);
+                        r = run_file(argv[i]);
                         if (r >= 0)
                                 n_run++;
                 }
