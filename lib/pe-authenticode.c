@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "openssl-util.h"
 #include "pe-authenticode.h"
 
 #define DOS_LFANEW_OFFSET 0x3cU
@@ -122,8 +123,6 @@ const PeSection *pe_find_section(const PeFile *pe, const char *name) {
                         return &pe->sections[i];
         return NULL;
 }
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free);
 
 static int update(EVP_MD_CTX *ctx, const PeFile *pe, size_t from, size_t to) {
         if (from > to || to > pe->size)

@@ -14,10 +14,9 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "macro.h"
+#include "openssl-util.h"
 
 #define QUOTE_PCR_VALUE_SIZE 32U /* sha256 bank */
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free);
 
 /* A marshalled TPMS_ATTEST with magic TPM_GENERATED_VALUE and type
  * TPM_ST_ATTEST_QUOTE. -EBADMSG: not a TPMS_ATTEST (or trailing bytes);
