@@ -13,15 +13,7 @@ int main(int argc, char *argv[]) {
         char mask_s[16], values_s[1024], digest_s[128];
         unsigned cases = 0;
 
-        if (argc != 2) {
-                fprintf(stderr, "usage: %s EXPECTED-FILE\n", argv[0]);
-                return 99;
-        }
-        f = fopen(argv[1], "re");
-        if (!f) {
-                perror(argv[1]);
-                return 99;
-        }
+        f = test_open_expected(argc, argv);
         while (fscanf(f, "%15s %1023s %127s", mask_s, values_s, digest_s) == 3) {
                 uint8_t values[24][TPM2_SHA256_SIZE], digest[TPM2_SHA256_SIZE] = {};
                 _cleanup_free_ char *got = NULL;

@@ -34,15 +34,7 @@ int main(int argc, char *argv[]) {
         unsigned bits, n_kdfa = 0, n_kdfe = 0;
         uint8_t out[128];
 
-        if (argc != 2) {
-                fprintf(stderr, "usage: %s EXPECTED-FILE\n", argv[0]);
-                return 99;
-        }
-        f = fopen(argv[1], "re");
-        if (!f) {
-                perror(argv[1]);
-                return 99;
-        }
+        f = test_open_expected(argc, argv);
         while (fscanf(f, "%7s %7s %255s %31s %255s %255s %u %511s", kind, hash, k_s, label, u_s, v_s, &bits, want) ==
                8) {
                 _cleanup_free_ uint8_t *k = NULL, *u = NULL, *v = NULL;

@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static unsigned test_passed, test_failed;
@@ -52,6 +53,23 @@ static unsigned test_passed, test_failed;
 #define ASSERT_MEMEQ(a, an, b, bn)                                                                \
         TEST_RECORD((an) == (bn) && memcmp((a), (b), (an)) == 0, "%s == %s (%zu vs %zu bytes)", #a, #b, \
                     (size_t) (an), (size_t) (bn))
+
+/* The file of expected values named by the only argument. Without it the
+ * test cannot run: exit 99, a hard error rather than a failure. */
+static inline FILE *test_open_expected(int argc, char *argv[]) {
+        FILE *f;
+
+        if (argc != 2) {
+                fprintf(stderr, "usage: %s EXPECTED-FILE\n", argv[0]);
+                exit(99);
+        }
+        f = fopen(argv[1], "re");
+        if (!f) {
+                perror(argv[1]);
+                exit(99);
+        }
+        return f;
+}
 
 static inline int test_done(void) {
         printf("%u passed, %u failed\n", test_passed, test_failed);
