@@ -29,6 +29,7 @@ set -eu -o pipefail
 require_cmd mkfs.ext4 sfdisk ssh-keygen tpm2_dictionarylockout tpm2_getcap
 # PCR 7 is extended in the guest with tpm2-tools (the busybox guest then
 # carries /usr/bin/tpm2 and its libraries).
+# shellcheck disable=SC2034 # read by vm_setup (lib/vm.sh)
 VM_EXTRA_TOOLS="tpm2_pcrextend"
 vm_setup
 
