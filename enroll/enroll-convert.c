@@ -246,6 +246,9 @@ int verb_convert_import(const EnrollArgs *a) {
                 if (!streq_ptr(type, TPM2_IMPORT_TOKEN_TYPE))
                         continue;
                 if (!tpm) {
+                        r = enroll_refuse_read_only(a, "convert its cvm-tpm2-import tokens");
+                        if (r < 0)
+                                return r;
                         r = tpm2_context_new(a->common.tpm2_device, &tpm);
                         if (r < 0)
                                 return log_error_errno(r, "Failed to open the TPM: %m");

@@ -84,6 +84,9 @@ int verb_tpm2(const EnrollArgs *a) {
         if (same.token_id >= 0)
                 return print_result(a, false, same.token_id, same.keyslot, tpm);
 
+        r = enroll_refuse_read_only(a, "add a keyslot and a TPM2 token");
+        if (r < 0)
+                return r;
         r = enroll_get_volume_key(cd, tpm, a->unlock, a->unlock_path, &vk);
         if (r < 0)
                 return r;

@@ -2,6 +2,7 @@
 /* Getting the volume key with an existing key, for adding a new slot. */
 #include "enroll-unlock.h"
 #include "enroll.h"
+#include "file-util.h"
 #include "keydata.h"
 #include "log.h"
 #include "luks-tpm2.h"
@@ -96,5 +97,16 @@ int enroll_open(const EnrollArgs *a, const char *refusal, struct crypt_device **
         if (r < 0)
                 return log_error_errno(r, "Failed to open the TPM%s: %m", refusal);
         *ret_cd = TAKE_PTR(cd);
+        return 0;
+}
+
+int enroll_refuse_read_only(const EnrollArgs *a, const char *what) {
+        int r;
+
+        r = path_is_read_only(a->device);
+        if (r < 0)
+                return log_error_errno(r, "Failed to check whether '%s' is writable: %m", a->device);
+        if (r > 0)
+                return log_error_errno(SYNTHETIC_ERRNO(EROFS), "'%s' is read-only; cannot %s.", a->device, what);
         return 0;
 }

@@ -127,6 +127,16 @@ static int remove_slot(struct crypt_device *cd, const WipePlan *p, int s, json_o
         return 0;
 }
 
+static bool plan_writes_header(const WipePlan *p) {
+        for (int s = 0; s < SLOTS_MAX; s++)
+                if (p->wipe[s])
+                        return true;
+        for (int id = 0; id < TOKENS_MAX; id++)
+                if (p->orphan[id])
+                        return true;
+        return false;
+}
+
 int verb_wipe_temporary(const EnrollArgs *a) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
         _cleanup_(tpm2_context_freep) Tpm2Context *tpm = NULL;
@@ -161,6 +171,12 @@ int verb_wipe_temporary(const EnrollArgs *a) {
                                        "No non-temporary TPM2 token opens '%s' on this TPM; refusing to wipe "
                                        "temporary keyslots (that could leave no working key). Run 'cvm-enroll tpm2' "
                                        "first.", a->device);
+
+        if (plan_writes_header(&plan)) {
+                r = enroll_refuse_read_only(a, "wipe temporary keyslots");
+                if (r < 0)
+                        return r;
+        }
 
         for (int s = 0; s < SLOTS_MAX; s++) {
                 if (!plan.wipe[s])

@@ -37,6 +37,11 @@ typedef struct EnrollArgs {
  * (e.g. ", refusing to wipe anything") is appended to the TPM error. */
 int enroll_open(const EnrollArgs *a, const char *refusal, struct crypt_device **ret_cd, Tpm2Context **ret_tpm);
 
+/* Refuse, with one error line "'DEV' is read-only; cannot @what.", when
+ * @a's LUKS2 device cannot be written: checked before a step writes, so
+ * nothing is unsealed or half-done for a write that must fail. */
+int enroll_refuse_read_only(const EnrollArgs *a, const char *what);
+
 int verb_tpm2(const EnrollArgs *a);
 int verb_check(const EnrollArgs *a);
 int verb_status(const EnrollArgs *a);

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 
 #include "fdisk-util.h"
+#include "file-util.h"
 #include "growroot.h"
 #include "log.h"
 #include "test-hook.h"
@@ -234,15 +235,16 @@ out:
 
 static int open_disk(const char *disk, bool write, int *ret_fd) {
         _cleanup_close_ int fd = -EBADF;
-        int ro = 0;
+        int r;
 
         fd = open(disk, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
                 return errno == EROFS || errno == EACCES ? -EROFS : negative_errno();
         if (write) {
-                if (ioctl(fd, BLKROGET, &ro) < 0)
-                        return negative_errno();
-                if (ro)
+                r = fd_is_read_only_blockdev(fd);
+                if (r < 0)
+                        return r;
+                if (r > 0)
                         return -EROFS;
                 /* Exclusive BSD lock: udev skips probing a locked disk and
                  * other partitioners (systemd-repart, sfdisk) wait. */

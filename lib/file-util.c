@@ -2,8 +2,11 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdint.h>
+#include <linux/fs.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "file-util.h"
 #include "macro.h"
@@ -120,5 +123,34 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0)
                 (void) fsync(dfd);
+        return 0;
+}
+
+int fd_is_read_only_blockdev(int fd) {
+        struct stat st;
+        int ro = 0;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISBLK(st.st_mode))
+                return 0;
+        if (ioctl(fd, BLKROGET, &ro) < 0)
+                return negative_errno();
+        return ro != 0;
+}
+
+int path_is_read_only(const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+        r = fd_is_read_only_blockdev(fd);
+        if (r != 0)
+                return r;
+        /* root passes W_OK checks except on a read-only filesystem. */
+        if (access(path, W_OK) < 0)
+                return errno == EROFS || errno == EACCES ? 1 : negative_errno();
         return 0;
 }

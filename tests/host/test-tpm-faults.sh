@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The first boot's TPM jobs when the TPM or the machine is not as they
-# expect: no TPM at all, a TPM in dictionary-attack lockout, a full /run.
+# expect: no TPM at all, a TPM in dictionary-attack lockout, a full /run,
+# a read-only LUKS2 device (enroll's writes).
 # Each command must fail with its documented exit status (1) and one line on
 # stderr that says what is wrong, change nothing on the volume (byte-equal
 # image and header), and the key that opened the volume before must still
@@ -11,6 +12,7 @@ set -eu -o pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$CVM_SRCDIR/tests/lib/swtpm.sh"
 . "$CVM_SRCDIR/tests/lib/luks.sh"
+. "$CVM_SRCDIR/tests/lib/disk.sh"
 
 require_root
 require_cmd swtpm tpm2_dictionarylockout tpm2_unseal ssh-keygen
@@ -72,20 +74,11 @@ scenario no-tpm-tcti "swtpm:host=127.0.0.1,port=$port" "$nt" "$nt" "$nt, refusin
 scenario no-tpm-device /dev/tpmrm-none "$nt" "$nt" "$nt, refusing to wipe anything" "$nt"
 
 # --- lockout: one failed authorization of a DA-protected object with
-# maxTries 1 puts the TPM in lockout for 10 minutes (tpm2-tools alone).
+# maxTries 1 puts the TPM in lockout for 10 minutes (tpm2-tools alone,
+# swtpm_lockout).
 swtpm_start_tcp "$tmp/locked"
 LOCKED_TCTI=$SWTPM_TCTI
-tpm2_dictionarylockout -Q -s -n 1 -t 600 -l 600
-tpm2_createprimary -Q -C o -c "$tmp/p.ctx"
-tpm2_flushcontext -t
-tpm2_create -Q -C "$tmp/p.ctx" -p right -i- -u "$tmp/o.pub" -r "$tmp/o.priv" <<<"x"
-tpm2_flushcontext -t
-tpm2_load -Q -C "$tmp/p.ctx" -u "$tmp/o.pub" -r "$tmp/o.priv" -c "$tmp/o.ctx"
-tpm2_flushcontext -t
-(! tpm2_unseal -c "$tmp/o.ctx" -p wrong >/dev/null 2>&1)
-tpm2_flushcontext -t
-check_eq "the TPM is in lockout (tpm2_getcap inLockout)" 1 \
-        "$(tpm2_getcap properties-variable | sed -n 's/^ *inLockout: *//p')"
+check "the TPM is in lockout (tpm2_getcap inLockout)" swtpm_lockout "$tmp/lockout-ctx"
 # The healthy TPM's token does not load here anyway; a token of this TPM,
 # sealed before the lockout, must then fail because of the lockout and say so.
 lo="dictionary-attack lockout"
@@ -95,15 +88,7 @@ luks_image "$img" "$pass"
 swtpm_start_tcp "$tmp/locked2"
 L2=$SWTPM_TCTI
 "$CVM_ENROLL" --tpm2-device="$L2" tpm2 --device="$img" --unlock-key-file="$pass" --pcrs=7 >/dev/null
-tpm2_dictionarylockout -Q -s -n 1 -t 600 -l 600
-tpm2_createprimary -Q -C o -c "$tmp/p2.ctx"
-tpm2_flushcontext -t
-tpm2_create -Q -C "$tmp/p2.ctx" -p right -i- -u "$tmp/o2.pub" -r "$tmp/o2.priv" <<<"x"
-tpm2_flushcontext -t
-tpm2_load -Q -C "$tmp/p2.ctx" -u "$tmp/o2.pub" -r "$tmp/o2.priv" -c "$tmp/o2.ctx"
-tpm2_flushcontext -t
-(! tpm2_unseal -c "$tmp/o2.ctx" -p wrong >/dev/null 2>&1)
-tpm2_flushcontext -t
+check "own token: the TPM is in lockout (tpm2_getcap inLockout)" swtpm_lockout "$tmp/lockout-ctx2"
 before=$(luks_state "$img")
 out=$("$CVM_ENROLL" -q --tpm2-device="$L2" check --device="$img" 2>&1) && rc=0 || rc=$?
 echo "# own token, TPM in lockout: exit $rc: $out"
@@ -123,4 +108,33 @@ refuses "full /run: authcheck" "No space left on device" \
         "$CVM_AUTHCHECK" -q --tpm2-device="$SWTPM_TCTI" --host-keys-dir="$tmp/ssh" --runtime-dir="$tmp/fullrun/cvm-authcheck" \
         --no-console
 check_eq "full /run: no evidence file, no temporary left" "filler" "$(cd "$tmp/fullrun" && find . -type f | sed 's|^\./||' | tr '\n' ' ' | sed 's/ $//')"
+
+# --- a read-only device (losetup -r): every step that would write the
+# header says so before it unseals or unlocks anything; the volume is
+# byte-identical. A step with nothing to write still succeeds.
+swtpm_start_tcp "$tmp/ro-tpm"
+img=$tmp/ro.img
+luks_image "$img" "$pass"
+"$CVM_ENROLL" --tpm2-device="$SWTPM_TCTI" tpm2 --device="$img" --unlock-key-file="$pass" --pcrs=7 --temporary \
+        >/dev/null
+before=$(luks_state "$img")
+loop_attach "$img" -r
+ro="is read-only"
+refuses "read-only: enroll tpm2" "$ro; cannot add a keyslot" \
+        "$CVM_ENROLL" -q --tpm2-device="$SWTPM_TCTI" tpm2 --device="$LOOP" --unlock-key-file="$pass" --pcrs=0
+check "read-only: enroll check (writes nothing) passes" \
+        "$CVM_ENROLL" -q --tpm2-device="$SWTPM_TCTI" check --device="$LOOP"
+check "read-only: convert-import with nothing to convert passes" \
+        "$CVM_ENROLL" -q --tpm2-device="$SWTPM_TCTI" convert-import --device="$LOOP"
+check_eq "read-only: volume unchanged" "$before" "$(luks_state "$img")"
+loop_release "$LOOP" "$img"
+# wipe-temporary needs a permanent token before it would wipe anything.
+"$CVM_ENROLL" --tpm2-device="$SWTPM_TCTI" tpm2 --device="$img" --unlock-key-file="$pass" --pcrs=0 >/dev/null
+before=$(luks_state "$img")
+loop_attach "$img" -r
+refuses "read-only: enroll wipe-temporary" "$ro; cannot wipe temporary keyslots" \
+        "$CVM_ENROLL" -q --tpm2-device="$SWTPM_TCTI" wipe-temporary --device="$LOOP" --keydata="$tmp/none"
+check_eq "read-only: volume unchanged by wipe-temporary" "$before" "$(luks_state "$img")"
+check "read-only: the build passphrase still opens the volume" luks_opens "$img" 0 "$pass"
+loop_release "$LOOP" "$img"
 check_done

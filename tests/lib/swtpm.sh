@@ -10,6 +10,12 @@
 #                               SWTPM_SOCK.
 #   swtpm_setup_ek DIR          before start: provision EK + EK certificate
 #                               (swtpm_setup --create-ek-cert, swtpm-localca).
+#   swtpm_lockout TMPDIR        put the TPM at TPM2TOOLS_TCTI in dictionary-
+#                               attack lockout with tpm2-tools alone (maxTries
+#                               1, recovery 600 s, then one failed
+#                               authorization of a DA-protected object);
+#                               fails unless tpm2_getcap says inLockout: 1.
+#                               TMPDIR holds the tools' context files.
 # Each start registers its own stop with at_exit.
 
 swtpm_setup_ek() {
@@ -93,4 +99,20 @@ swtpm_start_vm() {
         fi
         SWTPM_PID=$pid
         at_exit swtpm_stop "$pid"
+}
+
+swtpm_lockout() {
+        local d=$1
+        require_cmd tpm2_dictionarylockout tpm2_unseal tpm2_getcap
+        mkdir -p "$d"
+        tpm2_dictionarylockout -Q -s -n 1 -t 600 -l 600
+        tpm2_createprimary -Q -C o -c "$d/p.ctx"
+        tpm2_flushcontext -t
+        tpm2_create -Q -C "$d/p.ctx" -p right -i- -u "$d/o.pub" -r "$d/o.priv" <<<"x"
+        tpm2_flushcontext -t
+        tpm2_load -Q -C "$d/p.ctx" -u "$d/o.pub" -r "$d/o.priv" -c "$d/o.ctx"
+        tpm2_flushcontext -t
+        ! tpm2_unseal -c "$d/o.ctx" -p wrong >/dev/null 2>&1 || return 1
+        tpm2_flushcontext -t
+        [ "$(tpm2_getcap properties-variable | sed -n 's/^ *inLockout: *//p')" = 1 ]
 }

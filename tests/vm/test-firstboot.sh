@@ -106,10 +106,6 @@ tid=$(cryptsetup luksDump --dump-json-metadata "$VM_TMP/header1" | python3 -c 'i
 t = json.load(sys.stdin)["tokens"]
 print(" ".join(i for i in t if t[i]["type"] == "systemd-tpm2"))')
 check_eq "one systemd-tpm2 token after the first boot" 1 "$(wc -w <<<"$tid")"
-cryptsetup token export --token-id "$tid" "$VM_TMP/header1" >"$VM_TMP/token.json"
-python3 -c 'import base64, json, sys
-open(sys.argv[2], "wb").write(base64.b64decode(json.load(open(sys.argv[1]))["tpm2-blob"]))' \
-        "$VM_TMP/token.json" "$VM_TMP/blob"
 # The guest's PCR 7, from the evidence it printed on the console (the quote
 # it is in was verified above). A host swtpm on the same state starts with
 # PCRs reset: replay the PCR 7 events of the firmware's event log, which the
@@ -124,41 +120,11 @@ PY
 )
 vm_log_values cvm-eventlog | tr -d '\n' | python3 -c 'import sys
 open(sys.argv[1], "wb").write(bytes.fromhex(sys.stdin.read().strip()))' "$VM_TMP/eventlog.bin"
-events7=$(python3 - "$VM_TMP/eventlog.bin" <<'PY'
-import struct, sys
-b = open(sys.argv[1], "rb").read()
-# First event: TCG_PCR_EVENT (SHA-1 format) carrying the Spec ID event,
-# which lists the digest sizes of the crypto-agile events after it.
-_, _, size = struct.unpack_from("<II20xI", b, 0)
-spec = b[32:32 + size]
-n = struct.unpack_from("<I", spec, 24)[0]
-sizes = {}
-for i in range(n):
-    alg, dsz = struct.unpack_from("<HH", spec, 28 + 4 * i)
-    sizes[alg] = dsz
-off = 32 + size
-while off + 12 <= len(b):
-    pcr, etype, count = struct.unpack_from("<III", b, off)
-    off += 12
-    digests = {}
-    for _ in range(count):
-        alg = struct.unpack_from("<H", b, off)[0]
-        digests[alg] = b[off + 2:off + 2 + sizes[alg]]
-        off += 2 + sizes[alg]
-    esize = struct.unpack_from("<I", b, off)[0]
-    off += 4 + esize
-    if pcr == 7 and 0x000B in digests:
-        print(digests[0x000B].hex())
-PY
-)
 swtpm_start_tcp "$VM_TMP/tpm"
 pcr_now() { tpm2_pcrread sha256:7 | sed -n 's/.*7 *: *0x//p' | tr A-F a-f; }
-for d in $events7; do
-        tpm2_pcrextend "7:sha256=$d"
-done
+oracle_replay_eventlog "$VM_TMP/eventlog.bin" 7
 check_eq "host swtpm reproduces the guest's PCR 7" "$pcr7" "$(pcr_now)"
-alg=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("tpm2-primary-alg", "ecc"))' "$VM_TMP/token.json")
-oracle_unseal "$VM_TMP/blob" "$alg" 7 "$VM_TMP/tpm.secret"
+oracle_unseal_token "$VM_TMP/header1" "$tid" 7 "$VM_TMP/tpm.secret"
 swtpm_stop "$SWTPM_PID"
 # The independent proof that this is the slot's secret: its base64 opens
 # the volume (as systemd-cryptsetup uses it).

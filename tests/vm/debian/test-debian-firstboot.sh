@@ -17,6 +17,15 @@
 #     unit is a no-op and the LUKS2 header is unchanged. Then the disk is
 #     grown live (QMP block_resize) and `systemctl restart cvm-growroot`
 #     grows partition, LUKS2 (key unsealed from the TPM) and ext4 again.
+# Secret hygiene, after both boots with the VM off: the disk image, both
+# serial logs, the guest's journal (`journalctl -o export` at the end of
+# each boot, and its journal files) are searched (tests/lib/secret-scan.sh)
+# for every secret the test knows: the image-build key (which the image
+# also puts in the legacy /cc_growpart_keydata), the volume key (dumped on
+# the host from the image as built, with the build key) and the secret
+# sealed to the vTPM by the first boot (unsealed on the host with
+# tpm2-tools alone, from the VM's swtpm state with PCR 7 replayed from the
+# guest's event log); a planted copy must be found.
 # Per-unit times (systemd-analyze) and the critical chain to sshd are
 # printed. Expected sizes come from the disk geometry, the LUKS2 metadata
 # from cryptsetup's own JSON dump, the TPM2 unlock from systemd's token
@@ -29,6 +38,8 @@ TEST_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$TEST_DIR/../lib/vm.sh"
 . "$TEST_DIR/mkguest.sh"
 . "$TEST_DIR/../../lib/attest.sh"
+. "$TEST_DIR/../../lib/tpm2-oracle.sh"
+. "$TEST_DIR/../../lib/secret-scan.sh"
 
 BOOT_TIMEOUT=${CVM_DEB_BOOT_TIMEOUT:-600}
 DISK_MIB=6144
@@ -152,10 +163,73 @@ toks = ",".join("%s:%s:temp=%s" % (t["type"], "+".join(t["keyslots"]), bool(t.ge
 print(slots + "|" + toks)'
 }
 
+# The root's LUKS2 header (the partition starts at 1 MiB, mkdisk_luks_gpt
+# reserves 32 MiB for it) as a file cryptsetup reads without a loop device.
+luks_header() {
+        dd if="$IMG/disk.raw" of="$1" bs=1M skip=1 count=32 status=none
+}
+
+# save_journal N: this boot's view of the guest's journal, for the scan:
+# every entry in export format, and the journal files themselves.
+save_journal() {
+        guest_ssh journalctl -o export >"$VM_TMP/journal-$1.export"
+        guest_ssh 'tar -C / -cf - $(cd / && ls -d var/log/journal run/log/journal 2>/dev/null)' \
+                >"$VM_TMP/journal-$1.tar"
+        echo "boot $1: journal: $(grep -c '^__CURSOR=' "$VM_TMP/journal-$1.export") entries exported," \
+                "$(tar -tf "$VM_TMP/journal-$1.tar" | grep -c '\.journal') journal files," \
+                "boots: $(guest_ssh journalctl --list-boots --no-pager | grep -c -E '^ *-?[0-9]+ ')"
+        check "boot $1: the journal was exported" test -s "$VM_TMP/journal-$1.export"
+        check "boot $1: it holds cvm-enroll's messages" grep -q '^SYSLOG_IDENTIFIER=cvm-enroll$' \
+                "$VM_TMP/journal-$1.export"
+}
+
+hexof() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+
+# secret_hygiene: with the VM off, unseal the first boot's TPM2 token on
+# the host, then scan everything the guest wrote or printed.
+secret_hygiene() {
+        local tid pcr7 logs
+        luks_header "$VM_TMP/header1"
+        tid=$(cryptsetup luksDump --dump-json-metadata "$VM_TMP/header1" | python3 -c 'import json, sys
+t = json.load(sys.stdin)["tokens"]
+print(" ".join(i for i in t if t[i]["type"] == "systemd-tpm2"))')
+        check_eq "secrets: one systemd-tpm2 token in the image" 1 "$(wc -w <<<"$tid")"
+        swtpm_start_tcp "$VM_TMP/tpm"
+        oracle_replay_eventlog "$VM_TMP/eventlog.bin" 7
+        pcr7=$(tpm2_pcrread sha256:7 | sed -n 's/.*7 *: *0x//p' | tr A-F a-f)
+        check_eq "secrets: host swtpm replays the guest's PCR 7 from its event log" "$GUEST_PCR7" "$pcr7"
+        check "secrets: tpm2-tools unseal the first boot's TPM2 token" \
+                oracle_unseal_token "$VM_TMP/header1" "$tid" 7 "$VM_TMP/tpm.secret"
+        swtpm_stop "$SWTPM_PID"
+        base64 -w0 "$VM_TMP/tpm.secret" >"$VM_TMP/tpm.pass"
+        check "secrets: the unsealed secret opens the root (so it is the right one)" \
+                cryptsetup open --test-passphrase --key-file "$VM_TMP/tpm.pass" "$VM_TMP/header1"
+        {
+                # The same bytes are the legacy /cc_growpart_keydata key (its
+                # JSON holds their base64: a form the scan searches).
+                echo "build-key $(hexof "$IMG/image.key")"
+                echo "volume-key $(hexof "$VM_TMP/volume.key")"
+                echo "tpm2-sealed-secret $(hexof "$VM_TMP/tpm.secret")"
+        } >"$VM_TMP/secrets"
+        logs=("$VM_LOGDIR/$VM_NAME-1.log" "$VM_LOGDIR/$VM_NAME-2.log")
+        phase_begin
+        check "secrets: none in the disk image, serial logs, journal exports and journal files" \
+                secret_scan "$VM_TMP/secrets" "$IMG/disk.raw" "${logs[@]}" "$VM_TMP"/journal-{1,2}.export \
+                "$VM_TMP"/journal-{1,2}.tar
+        phase_end "secret scan"
+        # Positive controls on the same data: planted secrets are found.
+        { cat "$VM_TMP/journal-1.export"; base64 -w0 "$VM_TMP/volume.key"; } >"$VM_TMP/planted.export"
+        check_fails "secrets: positive control (volume key planted in a copy of the journal export) is found" \
+                secret_scan "$VM_TMP/secrets" "$VM_TMP/planted.export"
+        { cat "${logs[0]}"; base64 -w0 "$VM_TMP/tpm.secret"; } >"$VM_TMP/planted.log"
+        check_fails "secrets: positive control (sealed secret's passphrase planted in a copy of the serial log) is found" \
+                secret_scan "$VM_TMP/secrets" "$VM_TMP/planted.log"
+}
+
 main() {
         local t_all t_boot2 luks1 luks2 summary ev_count out rc st invocation
 
-        require_cmd ssh ssh-keygen swtpm tpm2_createak openssl python3 cryptsetup dpkg-buildpackage
+        require_cmd ssh ssh-keygen swtpm tpm2_createak tpm2_pcrextend tpm2_unseal openssl python3 cryptsetup dpkg-buildpackage
         vm_setup debian-firstboot
         t_all=$(_vm_now)
         ssh-keygen -q -t ed25519 -N '' -C cvm-test -f "$VM_TMP/id_ed25519"
@@ -165,6 +239,11 @@ main() {
         deb_cvm_image "$IMG" customize_test_image
         phase_end "CVM image (package, rootfs cache, LUKS2 disk, initrd)"
         echo "image: $(cat "$IMG/cmdline")"
+        # For the secret scan: the volume key, from the image as built, with
+        # the build key (cryptsetup, not our code).
+        luks_header "$VM_TMP/header0"
+        cryptsetup luksDump -q --dump-volume-key --volume-key-file "$VM_TMP/volume.key" \
+                --key-file "$IMG/image.key" "$VM_TMP/header0" >/dev/null
 
         # The cloud: this VM's vTPM gets an AK + certificate from the CA, as
         # Azure provisions them; the user trusts only that CA.
@@ -235,6 +314,7 @@ main() {
         check "boot 1: systemd's TPM2 token plugin opens the root (cryptsetup --token-only)" \
                 guest_ssh cryptsetup open --token-only --test-passphrase /dev/vda1
         check "boot 1: cvm-enroll check --root=/" guest_ssh cvm-enroll check --root=/
+        save_journal 1
         guest_ssh systemctl --no-block poweroff || :
         vm_wait
         phase_end "boot 1 total"
@@ -288,8 +368,13 @@ main() {
         check_eq "live: LUKS2 keyslots unchanged (only the TPM2 token's)" "$(luks_summary <<<"$luks1")" \
                 "$(luks_summary <<<"$(luks_json)")"
         phase_end "live grow"
+        save_journal 2
+        # The firmware's event log and PCR 7, for unsealing on the host.
+        guest_ssh base64 -w0 /sys/kernel/security/tpm0/binary_bios_measurements | base64 -d >"$VM_TMP/eventlog.bin"
+        GUEST_PCR7=$(guest_ssh cat /sys/class/tpm/tpm0/pcr-sha256/7 | tr A-F a-f)
         guest_ssh systemctl --no-block poweroff || :
         vm_wait
+        secret_hygiene
         echo "time: boot 2 total $(_vm_elapsed "$t_boot2") s"
         echo "time: whole test $(_vm_elapsed "$t_all") s"
         check_done

@@ -10,6 +10,8 @@
 #                       file and slot gone, evidence published
 #   cvm.abort_at=POINT  run the first boot on POINT's disk up to POINT with
 #                       CVM_TEST_ABORT_AT=POINT, then cut the power (no sync)
+#   cvm.probe_pcr7      only print "cvm-pcr7 HEX" (the host seals the
+#                       convert-import disks to it before the chain starts)
 # Result lines for the host: "cvm-injected POINT RC", "cvm-recovered POINT
 # yes|no", "cvm-intact POINT yes|no", "cvm-opened-with POINT tpm2|key|none".
 
@@ -30,6 +32,9 @@ count_fails() {
 slot_count() {
         cryptsetup luksDump "/dev/${1}1" | grep -c -E '^  [0-9]+: luks2'
 }
+convert_import() { # the unit's first command: a no-op without an import token
+        cvm-enroll convert-import --root="/mnt/$1" -q
+}
 enroll_tpm2() { # enroll_tpm2 DEV: the unit's first command, keydata on the root fs
         cvm-enroll tpm2 --root="/mnt/$1" --pcrs=7 --unlock-keydata="/mnt/$1/cc_growpart_keydata" -q
 }
@@ -44,6 +49,12 @@ intact() { # the image's files (the key file is not one: the job deletes it)
 }
 
 wait_for /dev/tpmrm0
+if cmdline_arg cvm.probe_pcr7 >/dev/null; then
+        pcr7=$(tr A-F a-f </sys/class/tpm/tpm0/pcr-sha256/7)
+        echo "cvm-pcr7 $pcr7"
+        check "PCR 7 readable" test -n "$pcr7"
+        exit 0
+fi
 chmod 600 /etc/ssh/ssh_host_*_key
 
 if point=$(cmdline_arg cvm.verify); then
@@ -74,19 +85,24 @@ if point=$(cmdline_arg cvm.verify); then
                 intact "$dev" && ok_files=yes
                 echo "cvm-intact $point $ok_files"
                 check_eq "after a cut at $point: files intact (sha256)" yes "$ok_files"
+                check "after a cut at $point: cvm-enroll convert-import (as the unit runs it) succeeds" \
+                        convert_import "$dev"
                 check "after a cut at $point: cvm-enroll tpm2 (as the unit runs it) succeeds" enroll_tpm2 "$dev"
                 check "after a cut at $point: cvm-enroll wipe-temporary succeeds" wipe_temporary "$dev"
                 # A cut between the new keyslot and its token (tpm2:keyslot-added)
                 # leaves that keyslot without a token; its secret never left
                 # the dead process's memory, so nothing opens it, and nothing
                 # can tell it from a passphrase slot to remove it. The rerun
-                # enrolls a fresh slot: two slots then, else one.
+                # enrolls a fresh slot: two slots then, else one (for an
+                # offline-sealed disk: seal-offline's slot, now converted).
                 want_slots=1
                 [ "$point" = tpm2:keyslot-added ] && want_slots=2
                 echo "cvm-slots $point $(slot_count "$dev")"
                 check_eq "after a cut at $point: keyslots left" "$want_slots" "$(slot_count "$dev")"
                 check_eq "after a cut at $point: exactly one token (the TPM's)" 1 \
                         "$(cryptsetup luksDump "/dev/${dev}1" | sed -n '/^Tokens:/,/^Digests:/p' | grep -c 'systemd-tpm2')"
+                check_fails "after a cut at $point: no cvm-tpm2-import token left" \
+                        sh -c "cryptsetup luksDump /dev/${dev}1 | grep cvm-tpm2-import"
                 check_fails "after a cut at $point: keyslot 0 (the legacy key's) gone" \
                         sh -c "cryptsetup luksDump /dev/${dev}1 | grep -E '^  0: luks2'"
                 check_fails "after a cut at $point: legacy key file gone" test -e "/mnt/$dev/cc_growpart_keydata"
@@ -114,6 +130,10 @@ if point=$(cmdline_arg cvm.abort_at); then
                 check "$dev: the image's key opens the volume" gr_open_keyfile "$dev"
                 check "$dev: mounts" gr_mount "$dev"
                 case $point in
+                convert-import:*)
+                        check "$dev: an offline-sealed import token to convert" \
+                                sh -c "cryptsetup luksDump /dev/${dev}1 | grep cvm-tpm2-import"
+                        CVM_TEST_ABORT_AT=$point convert_import "$dev" >/run/abort.out 2>/run/abort.err ;;
                 tpm2:*)
                         CVM_TEST_ABORT_AT=$point enroll_tpm2 "$dev" >/run/abort.out 2>/run/abort.err ;;
                 wipe:*)
