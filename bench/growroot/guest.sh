@@ -11,7 +11,9 @@
 #   bench-start WALL_US TASKS MAXRSS_KB  (cvm-growroot --version: exec +
 #                                        dynamic linking, no work)
 #   bench-base NAME WALL_US TASKS MAXRSS_KB   (yardsticks: busybox true,
-#                                        cryptsetup --version, cvm-enroll check)
+#                                        empty static and dynamic programs,
+#                                        cryptsetup --version, cvm-enroll check,
+#                                        the BENCH_BASELINE binary's no-op)
 #   bench-strace METHOD EXECS PROCESSES THREADS
 #   bench-size DEV PART_BYTES DM_BYTES FS_BYTES
 #   bench-newest-tasks COMM...           (the newest tasks after round 1's
@@ -114,6 +116,19 @@ while [ $i -lt "$NOOP_RUNS" ]; do
         # and one dynamically linked tool of the pipeline.
         measure /usr/bin/busybox true
         echo "bench-base busybox-true $WALL_US $TASKS $MAXRSS_KB"
+        # The floor: an empty main(), static and dynamically linked.
+        measure /files/empty-static
+        echo "bench-base empty-static $WALL_US $TASKS $MAXRSS_KB"
+        measure /files/empty-dynamic
+        echo "bench-base empty-dynamic $WALL_US $TASKS $MAXRSS_KB"
+        if [ -x /files/cvm-growroot-baseline ]; then
+                measure /files/cvm-growroot-baseline --root="/mnt/$last_a" --json=short
+                check_eq "no-op $i: the baseline binary changed nothing" "0 false" \
+                        "$RC $(json_step_field "" changed </run/out)"
+                echo "bench-base baseline-noop $WALL_US $TASKS $MAXRSS_KB"
+                measure /files/cvm-growroot-baseline --version
+                echo "bench-base baseline-version $WALL_US $TASKS $MAXRSS_KB"
+        fi
         measure cryptsetup --version
         echo "bench-base cryptsetup--version $WALL_US $TASKS $MAXRSS_KB"
         # The TPM part of ours: unseal + open the token's keyslot, no resize.
