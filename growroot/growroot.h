@@ -55,8 +55,6 @@ int part_plan(const BlockStack *s, PartPlan *ret);
  * @corrupt libfdisk's complaint about the table, if it had one. Only
  * s->disk and s->partno are used. 0 or a refusal. */
 struct fdisk_context;
-#define GPT_SIGNATURE "EFI PART"
-
 /* 1 if sector 0 holds a protective MBR (an entry of type 0xEE). */
 int has_protective_mbr(int fd);
 
