@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cvm-growroot: grow the partition, LUKS2 container and filesystem holding
  * the root filesystem to the end of its disk, online. */
-#include <blkid/blkid.h>
 #include <inttypes.h>
-#include <libfdisk/libfdisk.h>
-#include <libmount/libmount.h>
 #include <stdio.h>
 #include <sys/resource.h>
 
@@ -126,11 +123,6 @@ static int run(int argc, char *argv[]) {
         int r;
 
         log_setup("cvm-growroot");
-        /* Honour LIBFDISK_DEBUG=, LIBMOUNT_DEBUG= and LIBBLKID_DEBUG= (see
-         * TROUBLESHOOTING in cvm-growroot(8)). */
-        fdisk_init_debug(0);
-        mnt_init_debug(0);
-        blkid_init_debug(0);
         secret_harden_process();
         r = parse_argv(argc, argv);
         if (r <= 0)

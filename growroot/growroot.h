@@ -91,6 +91,10 @@ int fs_grow(const BlockStack *s, bool dry_run, uint64_t planned_size, FsPlan *re
 
 int blockdev_size(const char *path, uint64_t *ret);
 
+/* The filesystem type by its statfs() magic (what the kernel says, not
+ * what mountinfo's text claims): "ext4", "xfs", "btrfs", or NULL. */
+const char *fs_kind(unsigned long f_type);
+
 /* --initrd without --device: the root's device from the kernel command
  * line, waiting up to @timeout_sec for it to appear. */
 int initrd_find_device(unsigned timeout_sec, char **ret);
