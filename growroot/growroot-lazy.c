@@ -46,6 +46,7 @@
 #include <tss2/tss2_tctildr.h>
 #include <unistd.h>
 
+#include "growroot.h"
 #include "log.h"
 
 enum {
@@ -257,14 +258,14 @@ typedef struct LazySymbol {
 #define SYM_ENTRY_VOID(lib, name, params, args) { LIB_##lib, #name, (void **) &sym_##name },
 static const LazySymbol symbols[] = { LAZY_FUNCTIONS(SYM_ENTRY, SYM_ENTRY_VOID) };
 
-static bool loaded[_LIB_MAX];
+static void *handles[_LIB_MAX];
 
 /* Load @lib and fill in all of its table entries. Never returns without
  * them: a run that cannot load a library it needs cannot continue. */
 static void lazy_load(unsigned lib) {
         void *handle;
 
-        if (loaded[lib])
+        if (handles[lib])
                 return;
         handle = dlopen(sonames[lib], RTLD_NOW | RTLD_LOCAL);
         if (!handle) {
@@ -286,7 +287,22 @@ static void lazy_load(unsigned lib) {
                         f(0);
         }
         log_debug("Loaded %s on first use.", sonames[lib]);
-        loaded[lib] = true;
+        handles[lib] = handle;
+}
+
+void growroot_unload_partition_libs(void) {
+        /* The partition step is the only user of libfdisk: unmapping it
+         * (and libblkid, libuuid with it, unless libcryptsetup holds them)
+         * keeps its pages out of the LUKS step's peak RSS. A later call
+         * loads it again. */
+        if (!handles[LIB_FDISK])
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(symbols); i++)
+                if (symbols[i].lib == LIB_FDISK)
+                        *symbols[i].ptr = NULL;
+        (void) dlclose(handles[LIB_FDISK]);
+        handles[LIB_FDISK] = NULL;
+        log_debug("Unloaded %s.", sonames[LIB_FDISK]);
 }
 
 #define WRAPPER(lib, ret, name, params, args)                              \

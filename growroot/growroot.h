@@ -95,6 +95,9 @@ int blockdev_size(const char *path, uint64_t *ret);
  * what mountinfo's text claims): "ext4", "xfs", "btrfs", or NULL. */
 const char *fs_kind(unsigned long f_type);
 
+/* Unmap libfdisk once the partition step is done (growroot-lazy.c). */
+void growroot_unload_partition_libs(void);
+
 /* --initrd without --device: the root's device from the kernel command
  * line, waiting up to @timeout_sec for it to appear. */
 int initrd_find_device(unsigned timeout_sec, char **ret);
