@@ -45,7 +45,7 @@ static void read_copy(int fd, uint64_t nsect, uint64_t lba) {
         FUZZ_CHECK(h.n_entries >= 1 && h.n_entries <= 4096);
         FUZZ_CHECK(h.entry_size >= 128 && h.entry_size <= 4096 && h.entry_size % 8 == 0);
         FUZZ_CHECK(h.entries_sectors * 512 >= (uint64_t) h.n_entries * h.entry_size);
-        if (gpt_entries_read(fd, 512, nsect, &h, &entries) < 0)
+        if (gpt_entries_read(fd, 512, nsect, &h, /* verify= */ true, &entries) < 0)
                 return;
         FUZZ_CHECK(h.entries_lba >= 2 && h.entries_lba + h.entries_sectors <= nsect);
         FUZZ_CHECK(gpt_crc32(entries, (size_t) h.n_entries * h.entry_size) == h.entries_crc);

@@ -25,6 +25,9 @@ uint32_t gpt_crc32(const uint8_t *p, size_t n);
  * a (valid) header, -EIO or -errno when it cannot be read. */
 int gpt_header_read(int fd, uint64_t ss, uint64_t lba, bool verify, GptHeader *ret);
 
-/* Read the entry array of @h (on a disk of @nsect sectors) and check its
- * CRC: *ret is malloc()ed, n_entries * entry_size bytes. */
-int gpt_entries_read(int fd, uint64_t ss, uint64_t nsect, const GptHeader *h, uint8_t **ret);
+/* Read the entry array of @h (on a disk of @nsect sectors) and, with
+ * @verify, check its CRC: *ret is malloc()ed, n_entries * entry_size
+ * bytes. (The CRC is most of a no-op run's own work under TCG: a caller
+ * that compares a copy byte for byte with one already verified needs no
+ * second CRC.) */
+int gpt_entries_read(int fd, uint64_t ss, uint64_t nsect, const GptHeader *h, bool verify, uint8_t **ret);

@@ -72,13 +72,13 @@ typedef struct GptCopy {
         uint8_t *entries;
 } GptCopy;
 
-static int gpt_copy_read(int fd, uint64_t ss, uint64_t nsect, uint64_t lba, GptCopy *g) {
+static int gpt_copy_read(int fd, uint64_t ss, uint64_t nsect, uint64_t lba, bool verify_entries, GptCopy *g) {
         int r;
 
         r = gpt_header_read(fd, ss, lba, /* verify= */ true, &g->header);
         if (r < 0)
                 return r;
-        return gpt_entries_read(fd, ss, nsect, &g->header, &g->entries);
+        return gpt_entries_read(fd, ss, nsect, &g->header, verify_entries, &g->entries);
 }
 
 static uint64_t sysfs_u64_or_zero(const char *fmt, const char *name) {
@@ -120,10 +120,14 @@ static int part_quick_noop(const BlockStack *s, PartPlan *ret) {
         nsect = size / (uint64_t) ss;
         if (has_protective_mbr(fd) <= 0)
                 return 0;
-        if (gpt_copy_read(fd, ss, nsect, 1, &primary) < 0 || primary.header.alternate != nsect - 1 ||
-            gpt_copy_read(fd, ss, nsect, nsect - 1, &backup) < 0 || backup.header.alternate != 1 ||
+        /* The backup's entry array is checked against the primary's, byte
+         * for byte, and its header's CRC of it against the primary's: its
+         * own CRC then follows without computing it a second time. */
+        if (gpt_copy_read(fd, ss, nsect, 1, true, &primary) < 0 || primary.header.alternate != nsect - 1 ||
+            gpt_copy_read(fd, ss, nsect, nsect - 1, false, &backup) < 0 || backup.header.alternate != 1 ||
             backup.header.n_entries != primary.header.n_entries ||
             backup.header.entry_size != primary.header.entry_size ||
+            backup.header.entries_crc != primary.header.entries_crc ||
             memcmp(primary.entries, backup.entries, (size_t) primary.header.n_entries * primary.header.entry_size) !=
                     0 ||
             s->partno > primary.header.n_entries)
