@@ -13,7 +13,8 @@
 #   bench-base NAME WALL_US TASKS MAXRSS_KB   (yardsticks: busybox true,
 #                                        empty static and dynamic programs,
 #                                        cryptsetup --version, cvm-enroll check,
-#                                        the BENCH_BASELINE binary's no-op)
+#                                        the BENCH_BASELINE binary's grow,
+#                                        no-op and --version)
 #   bench-strace METHOD EXECS PROCESSES THREADS
 #   bench-size DEV PART_BYTES DM_BYTES FS_BYTES
 #   bench-newest-tasks COMM...           (the newest tasks after round 1's
@@ -64,12 +65,28 @@ for dev in "$@"; do
 done
 
 # --- growth, ROUNDS rounds on fresh identical disks ------------------------
+# The BENCH_BASELINE binary grows a third disk of each round, right after
+# ours in odd rounds and right before it in even ones.
+baseline_grow() { # DEV ROUND
+        [ -n "$1" ] || return 0
+        measure /files/cvm-growroot-baseline --root="/mnt/$1" --json=short
+        check_eq "round $2: the baseline binary grew $1" "0 true" "$RC $(json_step_field "" changed </run/out)"
+        echo "bench-base baseline-grow $WALL_US $TASKS $MAXRSS_KB"
+        sizes "$1"
+        check "round $2: baseline's disk unmounts" umount "/mnt/$1"
+}
+
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
-        a=$1 b=$2
+        a=$1 b=$2 c=
         shift 2
+        if [ -x /files/cvm-growroot-baseline ]; then
+                c=$1
+                shift
+        fi
         if [ $((r % 2)) = 1 ]; then
                 ours "$a" "$r"
+                baseline_grow "$c" "$r"
                 # What else the kernel started meanwhile (tasks that outlive
                 # the run: kernel threads; cvm-growroot itself forks nothing).
                 if [ "$r" = 1 ]; then
@@ -83,6 +100,7 @@ while [ "$r" -le "$ROUNDS" ]; do
                 theirs "$b" "$r"
         else
                 theirs "$b" "$r"
+                baseline_grow "$c" "$r"
                 ours "$a" "$r"
         fi
         sizes "$a"

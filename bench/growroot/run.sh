@@ -91,6 +91,7 @@ _vm_forget_exit_action swtpm_stop "$SWTPM_PID"
 
 # 2 disks per round + the strace pair, all the same bytes.
 ndisks=$((2 * rounds + 2))
+[ -z "${BENCH_BASELINE:-}" ] || ndisks=$((ndisks + rounds))
 disks="" disk_args=() letters=abcdefghijklmnopqrstuvwxyz
 [ "$ndisks" -le 26 ] || die "BENCH_ROUNDS too big: $ndisks disks"
 for i in $(seq 0 $((ndisks - 1))); do
@@ -168,6 +169,9 @@ for b in busybox-true empty-static empty-dynamic cryptsetup--version; do
         printf '%-44s %16s\n' "  yardstick: ${b/--/ --}" "$(msm 3 "\$1 == \"bench-base\" && \$2 == \"$b\"")"
 done
 if [ -n "${BENCH_BASELINE:-}" ]; then
+        printf '%-44s %16s\n' "  baseline (BENCH_BASELINE) grow" "$(msm 3 '$1 == "bench-base" && $2 == "baseline-grow"')"
+        printf '%-44s %16s\n' "  cvm-growroot grow" "$(msm 4 '$1 == "bench" && $3 == "ours"')"
+        printf '%-44s %12s\n' "baseline grow peak RSS, MiB" "$(mib "$(median 5 '$1 == "bench-base" && $2 == "baseline-grow"')")"
         printf '%-44s %16s\n' "  cvm-growroot no-op rerun" "$(msm 3 '$1 == "bench-noop" && $2 == "ours"')"
         printf '%-44s %16s\n' "  baseline (BENCH_BASELINE) no-op rerun" \
                 "$(msm 3 '$1 == "bench-base" && $2 == "baseline-noop"')"
