@@ -214,10 +214,8 @@ static const char *fs_name(const BlockStack *s) {
         return s->fstype ?: "an unknown filesystem";
 }
 
-/* The filesystem type by its magic (what the kernel says, not what
- * mountinfo's text claims): "ext4", "xfs", "btrfs", or NULL. */
-static const char *fs_kind(const struct statfs *sfs) {
-        switch ((unsigned long) sfs->f_type) {
+const char *fs_kind(unsigned long f_type) {
+        switch (f_type) {
         case EXT4_SUPER_MAGIC:
                 return "ext4";
         case XFS_SUPER_MAGIC:
@@ -239,7 +237,7 @@ static int fs_open(const BlockStack *s, int *ret_fd, const char **ret_kind) {
                 return log_debug_errno(errno, "Cannot open '%s': %m", s->mountpoint);
         if (fstatfs(fd, &sfs) < 0)
                 return negative_errno();
-        kind = fs_kind(&sfs);
+        kind = fs_kind((unsigned long) sfs.f_type);
         if (!kind)
                 return log_refusal_errno(SYNTHETIC_ERRNO(EMEDIUMTYPE),
                                          "'%s' is %s (magic 0x%lx); only ext4, xfs and btrfs grow.", s->mountpoint,

@@ -12,6 +12,7 @@
 
 #include "fdisk-util.h"
 #include "file-util.h"
+#include "gpt-header.h"
 #include "growroot.h"
 #include "log.h"
 #include "test-hook.h"
@@ -59,82 +60,26 @@ static int plan_on(struct fdisk_context *c, int fd, const BlockStack *s, const c
         return p.new_end > p.old_end || p.relocate_backup || p.kernel_size != p.new_end - p.start + 1;
 }
 
-/* CRC-32 (IEEE 802.3, reflected, as the UEFI spec uses for GPT). */
-static uint32_t gpt_crc32(const uint8_t *p, size_t n) {
-        static uint32_t table[256];
-        uint32_t crc = UINT32_MAX;
-
-        if (table[1] == 0)
-                for (uint32_t i = 0; i < 256; i++) {
-                        uint32_t c = i;
-                        for (unsigned k = 0; k < 8; k++)
-                                c = c & 1 ? 0xEDB88320U ^ (c >> 1) : c >> 1;
-                        table[i] = c;
-                }
-        while (n-- > 0)
-                crc = table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-        return ~crc;
-}
-
 static uint64_t get_le64(const uint8_t *p) {
         uint64_t v;
         memcpy(&v, p, 8);
         return le64toh(v);
 }
 
-static uint32_t get_le32(const uint8_t *p) {
-        uint32_t v;
-        memcpy(&v, p, 4);
-        return le32toh(v);
-}
-
-/* One GPT header (at @lba) and its entry array, read and checked as the
- * UEFI spec says: signature, header CRC, MyLBA, entry array CRC. The
- * array is returned (malloc'ed) with the header. 0 valid, <0 anything
- * else. */
+/* One GPT copy: its header and entry array, read and checked as the UEFI
+ * spec says (gpt-header.c). 0 valid, <0 anything else. */
 typedef struct GptCopy {
-        uint8_t header[512];
+        GptHeader header;
         uint8_t *entries;
-        uint32_t n_entries, entry_size;
-        uint64_t alternate, entries_lba, entries_sectors;
 } GptCopy;
 
-static int gpt_copy_read(int fd, uint64_t ss, uint64_t nsect, uint64_t lba, GptCopy *g) {
-        uint8_t h[512];
-        uint32_t header_size, crc;
-        uint64_t bytes;
+static int gpt_copy_read(int fd, uint64_t ss, uint64_t nsect, uint64_t lba, bool verify_entries, GptCopy *g) {
+        int r;
 
-        if (pread(fd, g->header, sizeof g->header, (off_t) (lba * ss)) != (ssize_t) sizeof g->header)
-                return -EIO;
-        if (memcmp(g->header, GPT_SIGNATURE, 8) != 0)
-                return -EBADMSG;
-        header_size = get_le32(g->header + 12);
-        if (header_size < 92 || header_size > sizeof h)
-                return -EBADMSG;
-        memcpy(h, g->header, header_size);
-        memset(h + 16, 0, 4);
-        crc = get_le32(g->header + 16);
-        if (gpt_crc32(h, header_size) != crc || get_le64(g->header + 24) != lba)
-                return -EBADMSG;
-        g->alternate = get_le64(g->header + 32);
-        g->entries_lba = get_le64(g->header + 72);
-        g->n_entries = get_le32(g->header + 80);
-        g->entry_size = get_le32(g->header + 84);
-        if (g->n_entries == 0 || g->n_entries > 4096 || g->entry_size < 128 || g->entry_size > 4096 ||
-            g->entry_size % 8 != 0)
-                return -EBADMSG;
-        bytes = (uint64_t) g->n_entries * g->entry_size;
-        g->entries_sectors = (bytes + ss - 1) / ss;
-        if (g->entries_lba < 2 || g->entries_lba >= nsect || nsect - g->entries_lba < g->entries_sectors)
-                return -EBADMSG;
-        g->entries = malloc(bytes);
-        if (!g->entries)
-                return -ENOMEM;
-        if (pread(fd, g->entries, bytes, (off_t) (g->entries_lba * ss)) != (ssize_t) bytes)
-                return -EIO;
-        if (gpt_crc32(g->entries, bytes) != get_le32(g->header + 88))
-                return -EBADMSG;
-        return 0;
+        r = gpt_header_read(fd, ss, lba, /* verify= */ true, &g->header);
+        if (r < 0)
+                return r;
+        return gpt_entries_read(fd, ss, nsect, &g->header, verify_entries, &g->entries);
 }
 
 static uint64_t sysfs_u64_or_zero(const char *fmt, const char *name) {
@@ -176,15 +121,21 @@ static int part_quick_noop(const BlockStack *s, PartPlan *ret) {
         nsect = size / (uint64_t) ss;
         if (has_protective_mbr(fd) <= 0)
                 return 0;
-        if (gpt_copy_read(fd, ss, nsect, 1, &primary) < 0 || primary.alternate != nsect - 1 ||
-            gpt_copy_read(fd, ss, nsect, nsect - 1, &backup) < 0 || backup.alternate != 1 ||
-            backup.n_entries != primary.n_entries || backup.entry_size != primary.entry_size ||
-            memcmp(primary.entries, backup.entries, (size_t) primary.n_entries * primary.entry_size) != 0 ||
-            s->partno > primary.n_entries)
+        /* The backup's entry array is checked against the primary's, byte
+         * for byte, and its header's CRC of it against the primary's: its
+         * own CRC then follows without computing it a second time. */
+        if (gpt_copy_read(fd, ss, nsect, 1, true, &primary) < 0 || primary.header.alternate != nsect - 1 ||
+            gpt_copy_read(fd, ss, nsect, nsect - 1, false, &backup) < 0 || backup.header.alternate != 1 ||
+            backup.header.n_entries != primary.header.n_entries ||
+            backup.header.entry_size != primary.header.entry_size ||
+            backup.header.entries_crc != primary.header.entries_crc ||
+            memcmp(primary.entries, backup.entries, (size_t) primary.header.n_entries * primary.header.entry_size) !=
+                    0 ||
+            s->partno > primary.header.n_entries)
                 goto out;
 
-        for (uint32_t i = 0; i < primary.n_entries; i++) {
-                const uint8_t *e = primary.entries + (size_t) i * primary.entry_size;
+        for (uint32_t i = 0; i < primary.header.n_entries; i++) {
+                const uint8_t *e = primary.entries + (size_t) i * primary.header.entry_size;
                 static const uint8_t unused[16] = {};
 
                 if (memcmp(e, unused, 16) == 0)
@@ -197,8 +148,8 @@ static int part_quick_noop(const BlockStack *s, PartPlan *ret) {
         }
         if (!found || end < start)
                 goto out;
-        for (uint32_t i = 0; i < primary.n_entries; i++) {
-                const uint8_t *e = primary.entries + (size_t) i * primary.entry_size;
+        for (uint32_t i = 0; i < primary.header.n_entries; i++) {
+                const uint8_t *e = primary.entries + (size_t) i * primary.header.entry_size;
                 static const uint8_t unused[16] = {};
 
                 /* Another partition after ours: part_plan() refuses. */
@@ -209,7 +160,7 @@ static int part_quick_noop(const BlockStack *s, PartPlan *ret) {
         /* Where part_plan() would end it: the last usable sector, down to
          * a grain boundary. Nothing to do only if it ends there already
          * and the kernel agrees. */
-        last_usable = nsect - 2 - primary.entries_sectors;
+        last_usable = nsect - 2 - primary.header.entries_sectors;
         grain = MAX(UINT64_C(1048576) / (uint64_t) ss, 1);
         if (end > last_usable || (last_usable + 1) / grain * grain - 1 > end)
                 goto out;

@@ -2,41 +2,13 @@
 /* Planning the partition step from the partition table alone: every byte
  * of it comes from the disk, i.e. from the host, so this is the parser of
  * hostile input that fuzz/fuzz-gpt.c runs on in-memory images. */
-#include <endian.h>
 #include <inttypes.h>
 #include <unistd.h>
 
 #include "fdisk-util.h"
+#include "gpt-header.h"
 #include "growroot.h"
 #include "log.h"
-
-/* What we need from the primary GPT header (LBA 1), read ourselves: where
- * the backup header is and how big the entry array is. Hostile input:
- * libfdisk validated the CRCs when it loaded the table; we only read
- * fields and bound them. */
-static int gpt_header_info(int fd, uint64_t ss, uint64_t *ret_alternate, uint64_t *ret_entries_sectors) {
-        uint8_t h[512];
-        uint32_t n_entries, entry_size;
-        uint64_t bytes;
-        ssize_t k;
-
-        k = pread(fd, h, sizeof h, (off_t) ss);
-        if (k != (ssize_t) sizeof h)
-                return k < 0 ? negative_errno() : -EIO;
-        if (memcmp(h, GPT_SIGNATURE, 8) != 0)
-                return -EBADMSG;
-        memcpy(ret_alternate, h + 32, 8);
-        *ret_alternate = le64toh(*ret_alternate);
-        memcpy(&n_entries, h + 80, 4);
-        memcpy(&entry_size, h + 84, 4);
-        n_entries = le32toh(n_entries);
-        entry_size = le32toh(entry_size);
-        if (n_entries == 0 || n_entries > 4096 || entry_size < 128 || entry_size > 4096)
-                return -EBADMSG;
-        bytes = (uint64_t) n_entries * entry_size;
-        *ret_entries_sectors = (bytes + ss - 1) / ss;
-        return 0;
-}
 
 /* Does sector 0 hold a protective MBR (an entry of type 0xEE)? Then the
  * disk is GPT, whatever libfdisk made of it: when neither GPT header is
@@ -64,12 +36,12 @@ int has_protective_mbr(int fd) {
  * backup is not where the disk ends. Never repaired: which copy is right
  * is not ours to guess. */
 static int refuse_unusable_gpt(int fd, const BlockStack *s, uint64_t ss, uint64_t nsect) {
-        uint64_t alternate, entries;
+        GptHeader h;
 
-        if (gpt_header_info(fd, ss, &alternate, &entries) >= 0 && alternate > nsect - 1)
+        if (gpt_header_read(fd, ss, 1, /* verify= */ false, &h) >= 0 && h.alternate > nsect - 1)
                 return log_refusal_errno(SYNTHETIC_ERRNO(EUCLEAN),
                                          "'%s' is smaller than its GPT says (backup header at LBA %" PRIu64
-                                         ", disk has %" PRIu64 " sectors); not growing.", s->disk, alternate, nsect);
+                                         ", disk has %" PRIu64 " sectors); not growing.", s->disk, h.alternate, nsect);
         return log_refusal_errno(SYNTHETIC_ERRNO(EUCLEAN),
                                  "'%s' has a protective MBR but no valid GPT: the primary GPT is corrupt and no "
                                  "backup GPT is at the end of the disk; not growing, not repairing.", s->disk);
@@ -128,19 +100,21 @@ int part_plan_table(struct fdisk_context *c, int fd, const BlockStack *s, const 
                                          "repairing.", s->disk, corrupt);
 
         if (fdisk_is_label(c, GPT)) {
-                uint64_t alternate, entries;
+                GptHeader h;
                 p.label = "gpt";
-                r = gpt_header_info(fd, ss, &alternate, &entries);
+                /* Fields libfdisk does not give; it validated the CRCs when
+                 * it loaded the table. */
+                r = gpt_header_read(fd, ss, 1, /* verify= */ false, &h);
                 if (r < 0)
                         return log_refusal_errno(SYNTHETIC_ERRNO(EUCLEAN), "Primary GPT header of '%s' unreadable.",
                                                  s->disk);
-                if (alternate > nsect - 1)
+                if (h.alternate > nsect - 1)
                         return log_refusal_errno(SYNTHETIC_ERRNO(EUCLEAN),
                                                  "'%s' is smaller than its GPT says (backup header at LBA %" PRIu64
-                                                 ", disk has %" PRIu64 " sectors); not growing.", s->disk, alternate,
+                                                 ", disk has %" PRIu64 " sectors); not growing.", s->disk, h.alternate,
                                                  nsect);
-                p.relocate_backup = alternate != nsect - 1;
-                last_usable = nsect - 2 - entries;
+                p.relocate_backup = h.alternate != nsect - 1;
+                last_usable = nsect - 2 - h.entries_sectors;
         } else if (fdisk_is_label(c, DOS)) {
                 p.label = "dos";
                 if (s->partno > 4)

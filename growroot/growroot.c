@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cvm-growroot: grow the partition, LUKS2 container and filesystem holding
  * the root filesystem to the end of its disk, online. */
-#include <blkid/blkid.h>
 #include <inttypes.h>
-#include <libfdisk/libfdisk.h>
-#include <libmount/libmount.h>
 #include <stdio.h>
 #include <sys/resource.h>
 
@@ -105,6 +102,14 @@ static void print_step(const char *step, bool changed, uint64_t from, uint64_t t
                        from, to, detail ? ", " : "", strempty(detail));
 }
 
+/* Where a run's memory goes (bench/growroot reports the peak). */
+static void log_peak_rss(const char *step) {
+        struct rusage ru;
+
+        if (getrusage(RUSAGE_SELF, &ru) == 0)
+                log_debug("Peak RSS after the %s step: %ld KiB.", step, ru.ru_maxrss);
+}
+
 static json_object *json_step(bool changed, uint64_t from, uint64_t to) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "changed", json_object_new_boolean(changed));
@@ -126,11 +131,6 @@ static int run(int argc, char *argv[]) {
         int r;
 
         log_setup("cvm-growroot");
-        /* Honour LIBFDISK_DEBUG=, LIBMOUNT_DEBUG= and LIBBLKID_DEBUG= (see
-         * TROUBLESHOOTING in cvm-growroot(8)). */
-        fdisk_init_debug(0);
-        mnt_init_debug(0);
-        blkid_init_debug(0);
         secret_harden_process();
         r = parse_argv(argc, argv);
         if (r <= 0)
@@ -177,6 +177,8 @@ static int run(int argc, char *argv[]) {
                 json_object_object_add(out, "partition_step", j);
                 any = any || r > 0;
                 planned = arg_dry_run && r > 0 ? (p.new_end - p.start + 1) * p.sector_size : 0;
+                growroot_unload_partition_libs();
+                log_peak_rss("partition");
         }
 
         if (s.crypt_name && !arg_initrd) {
@@ -193,6 +195,7 @@ static int run(int argc, char *argv[]) {
                 json_object_object_add(out, "luks_step", j);
                 any = any || r > 0;
                 planned = arg_dry_run && r > 0 ? l.new_size : 0;
+                log_peak_rss("luks");
         }
 
         if (s.mountpoint && !arg_initrd) {

@@ -55,8 +55,6 @@ int part_plan(const BlockStack *s, PartPlan *ret);
  * @corrupt libfdisk's complaint about the table, if it had one. Only
  * s->disk and s->partno are used. 0 or a refusal. */
 struct fdisk_context;
-#define GPT_SIGNATURE "EFI PART"
-
 /* 1 if sector 0 holds a protective MBR (an entry of type 0xEE). */
 int has_protective_mbr(int fd);
 
@@ -92,6 +90,13 @@ int fs_check(const BlockStack *s);
 int fs_grow(const BlockStack *s, bool dry_run, uint64_t planned_size, FsPlan *ret);
 
 int blockdev_size(const char *path, uint64_t *ret);
+
+/* The filesystem type by its statfs() magic (what the kernel says, not
+ * what mountinfo's text claims): "ext4", "xfs", "btrfs", or NULL. */
+const char *fs_kind(unsigned long f_type);
+
+/* Unmap libfdisk once the partition step is done (growroot-lazy.c). */
+void growroot_unload_partition_libs(void);
 
 /* --initrd without --device: the root's device from the kernel command
  * line, waiting up to @timeout_sec for it to appear. */

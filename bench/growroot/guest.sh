@@ -11,7 +11,10 @@
 #   bench-start WALL_US TASKS MAXRSS_KB  (cvm-growroot --version: exec +
 #                                        dynamic linking, no work)
 #   bench-base NAME WALL_US TASKS MAXRSS_KB   (yardsticks: busybox true,
-#                                        cryptsetup --version, cvm-enroll check)
+#                                        empty static and dynamic programs,
+#                                        cryptsetup --version, cvm-enroll check,
+#                                        the BENCH_BASELINE binary's grow,
+#                                        no-op and --version)
 #   bench-strace METHOD EXECS PROCESSES THREADS
 #   bench-size DEV PART_BYTES DM_BYTES FS_BYTES
 #   bench-newest-tasks COMM...           (the newest tasks after round 1's
@@ -62,12 +65,28 @@ for dev in "$@"; do
 done
 
 # --- growth, ROUNDS rounds on fresh identical disks ------------------------
+# The BENCH_BASELINE binary grows a third disk of each round, right after
+# ours in odd rounds and right before it in even ones.
+baseline_grow() { # DEV ROUND
+        [ -n "$1" ] || return 0
+        measure /files/cvm-growroot-baseline --root="/mnt/$1" --json=short
+        check_eq "round $2: the baseline binary grew $1" "0 true" "$RC $(json_step_field "" changed </run/out)"
+        echo "bench-base baseline-grow $WALL_US $TASKS $MAXRSS_KB"
+        sizes "$1"
+        check "round $2: baseline's disk unmounts" umount "/mnt/$1"
+}
+
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
-        a=$1 b=$2
+        a=$1 b=$2 c=
         shift 2
+        if [ -x /files/cvm-growroot-baseline ]; then
+                c=$1
+                shift
+        fi
         if [ $((r % 2)) = 1 ]; then
                 ours "$a" "$r"
+                baseline_grow "$c" "$r"
                 # What else the kernel started meanwhile (tasks that outlive
                 # the run: kernel threads; cvm-growroot itself forks nothing).
                 if [ "$r" = 1 ]; then
@@ -81,6 +100,7 @@ while [ "$r" -le "$ROUNDS" ]; do
                 theirs "$b" "$r"
         else
                 theirs "$b" "$r"
+                baseline_grow "$c" "$r"
                 ours "$a" "$r"
         fi
         sizes "$a"
@@ -100,20 +120,46 @@ for dev in "$last_a" "$last_b"; do
         check "$dev: mounts again for the no-op runs" gr_mount "$dev"
 done
 GR_MOUNT_OPTS=
-i=0
-while [ $i -lt "$NOOP_RUNS" ]; do
+# ours and the baseline (BENCH_BASELINE) alternate who runs first after
+# the pipeline: under TCG a run is cheaper when the code it executes was
+# just translated for another process (shared libc and ld.so pages).
+noop_ours() {
         measure cvm-growroot --root="/mnt/$last_a" --json=short
         check_eq "no-op $i: cvm-growroot changed nothing" "0 false" "$RC $(json_step_field "" changed </run/out)"
         echo "bench-noop ours $WALL_US $TASKS $MAXRSS_KB"
+        measure cvm-growroot --version
+        echo "bench-start $WALL_US $TASKS $MAXRSS_KB"
+}
+noop_baseline() {
+        [ -x /files/cvm-growroot-baseline ] || return 0
+        measure /files/cvm-growroot-baseline --root="/mnt/$last_a" --json=short
+        check_eq "no-op $i: the baseline binary changed nothing" "0 false" \
+                "$RC $(json_step_field "" changed </run/out)"
+        echo "bench-base baseline-noop $WALL_US $TASKS $MAXRSS_KB"
+        measure /files/cvm-growroot-baseline --version
+        echo "bench-base baseline-version $WALL_US $TASKS $MAXRSS_KB"
+}
+i=0
+while [ $i -lt "$NOOP_RUNS" ]; do
         measure sh /files/pipeline.sh noop "$last_b"
         check_eq "no-op $i: pipeline exit status" 0 "$RC"
         echo "bench-noop theirs $WALL_US $((TASKS - 1)) $MAXRSS_KB"
-        measure cvm-growroot --version
-        echo "bench-start $WALL_US $TASKS $MAXRSS_KB"
+        if [ $((i % 2)) = 0 ]; then
+                noop_ours
+                noop_baseline
+        else
+                noop_baseline
+                noop_ours
+        fi
         # Yardsticks for what an exec costs in this guest: a static binary,
-        # and one dynamically linked tool of the pipeline.
+        # the floor (an empty main(), static and dynamically linked), and
+        # one dynamically linked tool of the pipeline.
         measure /usr/bin/busybox true
         echo "bench-base busybox-true $WALL_US $TASKS $MAXRSS_KB"
+        measure /files/empty-static
+        echo "bench-base empty-static $WALL_US $TASKS $MAXRSS_KB"
+        measure /files/empty-dynamic
+        echo "bench-base empty-dynamic $WALL_US $TASKS $MAXRSS_KB"
         measure cryptsetup --version
         echo "bench-base cryptsetup--version $WALL_US $TASKS $MAXRSS_KB"
         # The TPM part of ours: unseal + open the token's keyslot, no resize.

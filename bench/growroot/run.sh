@@ -29,7 +29,9 @@
 # (never part of `meson test`). Needs what the vm tier needs plus growpart
 # (cloud-guest-utils) and, for the process classification, strace.
 # Knobs: BENCH_ROUNDS (5), BENCH_NOOP_RUNS (7), BENCH_IMAGE_MIB (256),
-# BENCH_DISK_MIB (2048). Exit 0 when the measurement ran (goals missed
+# BENCH_DISK_MIB (2048), BENCH_BASELINE (another cvm-growroot binary, e.g.
+# an older build: its no-op rerun and --version are timed next to ours, in
+# the same boot, for a before/after that shares the host's load). Exit 0 when the measurement ran (goals missed
 # are reported, not failed), 1 when a run broke, 77/99 as the tests.
 # shellcheck disable=SC2016 # awk programs in single quotes, on purpose
 set -eu -o pipefail
@@ -58,6 +60,16 @@ vm_setup bench-growroot
 
 "${CC:-cc}" -O2 -Wall -o "$VM_TMP/rusage-wrap" "$src/bench/growroot/rusage-wrap.c" ||
         die "cannot build bench/growroot/rusage-wrap.c"
+# The floor of one exec in this guest: `int main(void) { return 0; }`,
+# static and dynamically linked (libc only, as the compiler links it).
+echo 'int main(void) { return 0; }' >"$VM_TMP/empty.c"
+"${CC:-cc}" -O2 -static -o "$VM_TMP/empty-static" "$VM_TMP/empty.c" || die "cannot build a static empty program"
+"${CC:-cc}" -O2 -o "$VM_TMP/empty-dynamic" "$VM_TMP/empty.c" || die "cannot build a dynamic empty program"
+baseline_args=()
+if [ -n "${BENCH_BASELINE:-}" ]; then
+        cp "$BENCH_BASELINE" "$VM_TMP/cvm-growroot-baseline" || die "BENCH_BASELINE: cannot read $BENCH_BASELINE"
+        baseline_args=(--file "$VM_TMP/cvm-growroot-baseline")
+fi
 
 content=$VM_TMP/content
 mkdir -p "$content/etc"
@@ -79,6 +91,7 @@ _vm_forget_exit_action swtpm_stop "$SWTPM_PID"
 
 # 2 disks per round + the strace pair, all the same bytes.
 ndisks=$((2 * rounds + 2))
+[ -z "${BENCH_BASELINE:-}" ] || ndisks=$((ndisks + rounds))
 disks="" disk_args=() letters=abcdefghijklmnopqrstuvwxyz
 [ "$ndisks" -le 26 ] || die "BENCH_ROUNDS too big: $ndisks disks"
 for i in $(seq 0 $((ndisks - 1))); do
@@ -92,6 +105,7 @@ rm -f "$VM_TMP/template.img"
 vm_run --scenario "$src/bench/growroot/guest.sh" \
         --file "$src/tests/vm/scenarios/growroot-lib.sh" \
         --file "$src/bench/growroot/pipeline.sh" --file "$VM_TMP/rusage-wrap" \
+        --file "$VM_TMP/empty-static" --file "$VM_TMP/empty-dynamic" "${baseline_args[@]}" \
         --file "$VM_TMP/key" --file "$VM_TMP/sums" \
         --env "DISKS=${disks# }" --env "ROUNDS=$rounds" --env "NOOP_RUNS=$noop_runs" \
         --tpm-state "$tpm" "${disk_args[@]}" --timeout 1200
@@ -106,6 +120,13 @@ median() {
                 awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2];
                         else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+# minimum FIELD AWK-FILTER: the smallest value (the best of N: under a
+# loaded host, noise only ever adds time).
+minimum() {
+        awk "$2 { print \$$1 }" "$log" | sort -n | awk 'NR == 1 { print } END { if (NR == 0) print "n/a" }'
+}
+# msm FIELD AWK-FILTER: "median (min)" in ms.
+msm() { echo "$(ms "$(median "$1" "$2")") ($(ms "$(minimum "$1" "$2")"))"; }
 ms() { awk -v u="$1" 'BEGIN { if (u == "n/a") print u; else printf "%.1f", u / 1000 }'; }
 mib() { awk -v k="$1" 'BEGIN { if (k == "n/a") print k; else printf "%.1f", k / 1024 }'; }
 
@@ -139,11 +160,24 @@ printf '%-44s %12s %12s\n' "wall time, ms" "$(ms "$ours_wall")" "$(ms "$theirs_w
 printf '%-44s %12s %12s\n' "tasks created (/proc/stat processes)" "$ours_tasks" "$theirs_tasks"
 printf '%-44s %12s %12s\n' "peak RSS, MiB (largest process)" "$(mib "$ours_rss")" "$(mib "$theirs_rss")"
 printf '%-44s %12s %12s\n' "no-op rerun, ms (median of $noop_runs)" "$(ms "$noop_ours")" "$(ms "$noop_theirs")"
-printf '%-44s %12s\n' "  of which exec + dynamic linking (--version)" "$(ms "$start")"
+printf '%-44s %12s %12s\n' "no-op rerun, ms (min of $noop_runs)" "$(ms "$(minimum 3 '$1 == "bench-noop" && $2 == "ours"')")" \
+        "$(ms "$(minimum 3 '$1 == "bench-noop" && $2 == "theirs"')")"
+echo "exec costs, ms, median (min) of $noop_runs:"
+printf '%-44s %16s\n' "  cvm-growroot --version (exec + linking)" "$(msm 2 '$1 == "bench-start"')"
 printf '%-44s %12s\n' "  peak RSS of --version (linking alone), MiB" "$(mib "$start_rss")"
-for b in busybox-true cryptsetup--version; do
-        printf '%-44s %12s\n' "  yardstick: exec of ${b/--/ --}, ms" "$(ms "$(median 3 "\$1 == \"bench-base\" && \$2 == \"$b\"")")"
+for b in busybox-true empty-static empty-dynamic cryptsetup--version; do
+        printf '%-44s %16s\n' "  yardstick: ${b/--/ --}" "$(msm 3 "\$1 == \"bench-base\" && \$2 == \"$b\"")"
 done
+if [ -n "${BENCH_BASELINE:-}" ]; then
+        printf '%-44s %16s\n' "  baseline (BENCH_BASELINE) grow" "$(msm 3 '$1 == "bench-base" && $2 == "baseline-grow"')"
+        printf '%-44s %16s\n' "  cvm-growroot grow" "$(msm 4 '$1 == "bench" && $3 == "ours"')"
+        printf '%-44s %12s\n' "baseline grow peak RSS, MiB" "$(mib "$(median 5 '$1 == "bench-base" && $2 == "baseline-grow"')")"
+        printf '%-44s %16s\n' "  cvm-growroot no-op rerun" "$(msm 3 '$1 == "bench-noop" && $2 == "ours"')"
+        printf '%-44s %16s\n' "  baseline (BENCH_BASELINE) no-op rerun" \
+                "$(msm 3 '$1 == "bench-base" && $2 == "baseline-noop"')"
+        printf '%-44s %16s\n' "  baseline --version" "$(msm 3 '$1 == "bench-base" && $2 == "baseline-version"')"
+        printf '%-44s %12s\n' "baseline no-op peak RSS, MiB" "$(mib "$(median 5 '$1 == "bench-base" && $2 == "baseline-noop"')")"
+fi
 printf '%-44s %12s\n' "yardstick: cvm-enroll check (TPM unseal +" ""
 printf '%-44s %12s\n' "  open the token's keyslot, no resize), ms" \
         "$(ms "$(median 3 '$1 == "bench-base" && $2 == "cvm-enroll-check"')")"

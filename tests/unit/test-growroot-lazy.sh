@@ -1,49 +1,82 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# cvm-growroot loads libcryptsetup, tpm2-tss and libcrypto on first use
-# (growroot/growroot-lazy.c), so that a no-op run never maps them. Checked
+# cvm-growroot loads libcryptsetup, tpm2-tss, libcrypto, libfdisk, libblkid
+# and libmount on first use (growroot/growroot-lazy.c), so that a no-op run
+# never maps them. Checked
 # against the built binaries, independently of that file's own claims:
 #  * none of these libraries is in cvm-growroot's DT_NEEDED (a function
-#    used without a trampoline would bring its library back: named here);
-#  * each soname the trampolines dlopen() is one cvm-enroll, linked the
-#    ordinary way against the same pkg-config dependencies, needs;
-#  * each trampoline's symbol is exported by the library it loads it from
-#    (nm -D of the library ldd resolves for cvm-enroll).
+#    used without a wrapper would bring its library back: named here);
+#  * each soname the wrappers dlopen() is the SONAME of the library
+#    pkg-config gives the build (the lib*.so the linker would use);
+#  * each wrapped function is exported by that library (nm -D), and is a
+#    hidden function of cvm-growroot;
+#  * at exec cvm-growroot needs libc and json-c only.
 set -eu -o pipefail
 . "$(dirname "$0")/../lib/common.sh"
 
-[ "$(uname -m)" = x86_64 ] || skip "lazy loading is x86-64 only"
-require_cmd readelf nm ldd
+require_cmd readelf nm pkg-config
 
 src=$CVM_SRCDIR/growroot/growroot-lazy.c
 needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'; }
 
 ours=$(needed "$CVM_GROWROOT")
-enroll=$(needed "$CVM_ENROLL")
-mapfile -t sonames < <(sed -n 's/^ *\[LAZY_[A-Z]*\] = "\(.*\)",$/\1/p' "$src")
-check_eq "growroot-lazy.c lists 6 sonames" 6 "${#sonames[@]}"
+check_eq "cvm-growroot's DT_NEEDED" "libjson-c.so.5 libc.so.6" "$(echo $ours)"
+mapfile -t libs < <(sed -n 's/^ *\[LIB_\([A-Z0-9_]*\)\] = ".*",$/\1/p' "$src")
+mapfile -t sonames < <(sed -n 's/^ *\[LIB_[A-Z0-9_]*\] = "\(.*\)",$/\1/p' "$src")
+check_eq "growroot-lazy.c lists 9 sonames" 9 "${#sonames[@]}"
 
-for so in "${sonames[@]}"; do
+# The library file the build links against, by the pkg-config name meson
+# uses for it (meson.build).
+declare -A pkg=([CRYPTSETUP]=libcryptsetup [ESYS]=tss2-esys [MU]=tss2-mu [RC]=tss2-rc [TCTILDR]=tss2-tctildr
+        [CRYPTO]=libcrypto [FDISK]=fdisk [BLKID]=blkid [MOUNT]=mount)
+declare -A path_of=()
+for i in "${!libs[@]}"; do
+        p=${pkg[${libs[i]}]:-}
+        so=${sonames[i]}
         check_fails "$so: not loaded at exec by cvm-growroot" grep -qxF "$so" <<<"$ours"
-        check "$so: a library cvm-enroll links against" grep -qxF "$so" <<<"$enroll"
+        check "LIB_${libs[i]}: a pkg-config name is known" test -n "$p"
+        [ -n "$p" ] || continue
+        lib=$(pkg-config --libs-only-l "$p" | tr ' ' '\n' | sed -n 's/^-l//p' | head -n 1)
+        path_of[${libs[i]}]=$(readlink -f "$(pkg-config --variable=libdir "$p")/lib$lib.so")
+        check_eq "$so: the SONAME of the library pkg-config's $p links" "$so" \
+                "$(readelf -d "${path_of[${libs[i]}]}" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p')"
 done
 
 # Symbols cvm-growroot still takes from any of these libraries through
 # the dynamic loader (undefined dynamic symbols): must be none.
 undef=$(nm -D --undefined-only "$CVM_GROWROOT" | awk '{ print $2 }' | sed 's/@.*//' |
-        grep -E '^(crypt_|Esys_|Tss2_|EVP_|OPENSSL_|RAND_|BN_|ERR_)' || true)
-check_eq "cvm-growroot: no undefined crypt_/Esys_/Tss2_/OpenSSL symbols" "" "$undef"
+        grep -E '^(crypt_|Esys_|Tss2_|EVP_|OPENSSL_|RAND_|BN_|ERR_|fdisk_|blkid_|mnt_)' || true)
+check_eq "cvm-growroot: no undefined crypt_/Esys_/Tss2_/OpenSSL/fdisk_/blkid_/mnt_ symbols" "" "$undef"
 
-# LAZY_STUB(N, symbol): N indexes the soname list.
-declare -A exports=()
-while read -r idx sym; do
-        so=${sonames[idx]}
+# LAZY(LIB, type, symbol, ...) / LAZY_VOID(LIB, symbol, ...): LIB names
+# an entry of the soname list. Every entry of the list is checked, and
+# there must be as many as the wrappers the compiler made of it (hidden
+# functions of the binary with these names).
+declare -A soname_of=() exports=()
+for i in "${!libs[@]}"; do soname_of[${libs[i]}]=${sonames[i]}; done
+mapfile -t entries < <(sed -n \
+        -e 's/^ *LAZY(\([A-Z0-9_]*\), [^,]*, \([A-Za-z0-9_]*\), .*/\1 \2/p' \
+        -e 's/^ *LAZY_VOID(\([A-Z0-9_]*\), \([A-Za-z0-9_]*\), .*/\1 \2/p' "$src")
+wrappers=$(nm "$CVM_GROWROOT" | awk '$2 == "t" || $2 == "T" { print $3 }')
+n_wrapped=0
+for e in "${entries[@]}"; do
+        grep -qxF "${e#* }" <<<"$wrappers" && n_wrapped=$((n_wrapped + 1))
+done
+check_eq "every listed function is a wrapper in cvm-growroot" "${#entries[@]}" "$n_wrapped"
+check "growroot-lazy.c lists more than 50 functions" test "${#entries[@]}" -gt 50
+# Hidden: a library's own calls must never bind to a wrapper.
+exported=$(nm -D --defined-only "$CVM_GROWROOT" | awk '{ print $3 }' | sed 's/@.*//' |
+        grep -E '^(crypt_|Esys_|Tss2_|EVP_|OPENSSL_|RAND_|fdisk_|blkid_|mnt_)' || true)
+check_eq "cvm-growroot exports none of the wrappers" "" "$exported"
+for e in "${entries[@]}"; do
+        lib=${e% *} sym=${e#* }
+        so=${soname_of[$lib]:-unknown library $lib}
         if [ -z "${exports[$so]:-}" ]; then
-                path=$(ldd "$CVM_ENROLL" | awk -v so="$so" '$1 == so { print $3 }')
-                exports[$so]=$(nm -D --defined-only "$path" | awk '{ print $3 }' | sed 's/@.*//')
+                exports[$so]=$(nm -D --defined-only "${path_of[$lib]:-/nonexistent}" | awk '{ print $3 }' |
+                        sed 's/@.*//')
         fi
         check "$sym: exported by $so" grep -qxF "$sym" <<<"${exports[$so]}"
-done < <(sed -n 's/^LAZY_STUB(\([0-9]\), \([A-Za-z0-9_]*\))$/\1 \2/p' "$src")
+done
 
 check "cvm-growroot --version runs" eval '"$CVM_GROWROOT" --version >/dev/null'
 check_done

@@ -14,6 +14,9 @@ depends() {
 
 install() {
         inst_multiple cvm-growroot
+        # dlopen()ed on first use (libfdisk: the partition step; libblkid:
+        # root=UUID=… lookups): not in cvm-growroot's DT_NEEDED.
+        inst_libdir_file "libfdisk.so.1" "libblkid.so.1"
         inst_simple "$systemdsystemunitdir/cvm-growroot-initrd.service"
         mkdir -p "$initdir$systemdsystemunitdir/sysinit.target.wants"
         ln_r "$systemdsystemunitdir/cvm-growroot-initrd.service" \
