@@ -183,6 +183,9 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+/* 0: arg.device is set; EXIT_NOT_ENCRYPTED: --root= names a filesystem
+ * with no dm-crypt under it, so there is nothing to enroll or wipe (a
+ * plain image booting the same units); <0: failure. */
 static int need_device(void) {
         int r;
 
@@ -192,6 +195,10 @@ static int need_device(void) {
                 r = luks_device_of_mount(arg_root, &arg_root_device);
                 if (r < 0)
                         return log_error_errno(r, "Failed to find the LUKS2 device under '%s': %m", arg_root);
+                if (r == 0) {
+                        log_info("'%s' is not on an encrypted volume, nothing to do.", arg_root);
+                        return EXIT_NOT_ENCRYPTED;
+                }
                 arg.device = arg_root_device;
         }
         if (!arg.device)
@@ -206,7 +213,7 @@ static int need_device(void) {
                 if (argc > 1)                                   \
                         return usage_error("unexpected argument '%s'", argv[1]); \
                 int _r = need_device();                         \
-                return _r < 0 ? _r : fn(&arg);                  \
+                return _r != 0 ? _r : fn(&arg);                 \
         }
 DEVICE_VERB(run_tpm2, verb_tpm2)
 DEVICE_VERB(run_check, verb_check)
