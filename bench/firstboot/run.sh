@@ -113,10 +113,13 @@ guest_report() {
                                 awk -v u="$u" "{ printf \"unit-cpu-ms %s %d\n\", u, \$1 / 1e6 }"
                 done
                 # The initrd unit: PID 1 of the real root does not know its run;
-                # the journal does (first to last line of its service).
+                # the journal does ("Starting" to "Finished"; that includes
+                # the wait for udev to create the disk, which cryptsetup waits
+                # for as well).
                 journalctl -b -o short-monotonic -u cvm-growroot-initrd.service --no-pager |
-                        awk "/^\[/ { t = \$2; sub(/\]/, \"\", t); if (!s) s = t; e = t }
-                             END { printf \"initrd-journal-ms cvm-growroot-initrd %d\n\", (e - s) * 1000 }"
+                        awk "/^\[/ { t = \$2; sub(/\]/, \"\", t) }
+                             / Starting cvm-growroot-initrd/ { s = t } / Finished cvm-growroot-initrd/ { e = t }
+                             END { printf \"initrd-journal-ms cvm-growroot-initrd %d\n\", s && e ? (e - s) * 1000 : 0 }"
                 cloud-init analyze blame | awk "/config-(growpart|resizefs|keys-to-console|cvm_firstboot)\)/ {
                         t = \$1; sub(/s\$/, \"\", t); n = \$2; gsub(/[()]/, \"\", n); sub(/.*\//, \"\", n)
                         ms[n] += t * 1000 } END { for (n in ms) printf \"ci-ms %s %d\n\", n, ms[n] }"

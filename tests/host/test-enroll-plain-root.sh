@@ -46,7 +46,7 @@ plain_fs() {
 for fs in ext4 xfs; do
         plain_fs "plain-$fs" "$fs"
         before=$(image_sum "$IMG")
-        for verb in "tpm2 --pcrs=7" check status wipe-temporary convert-import "reseal --finalize"; do
+        for verb in "tpm2 --pcrs=7" firstboot check status wipe-temporary convert-import "reseal --finalize"; do
                 # shellcheck disable=SC2086 # the verb and its options, split on purpose
                 rc=0
                 err=$("$CVM_ENROLL" --tpm2-device="$NO_TPM" $verb --root="$MNT" 2>&1 >"$tmp/out") || rc=$?
@@ -57,6 +57,10 @@ for fs in ext4 xfs; do
                 check_eq "$fs: $verb: exactly one line on stderr" 1 "$(grep -c . <<<"$err")"
                 check_eq "$fs: $verb: nothing on stdout" 0 "$(wc -c <"$tmp/out")"
         done
+        rc=0
+        "$CVM_ENROLL" --tpm2-device="$NO_TPM" firstboot --root="$MNT" --stamp="$tmp/stamp-$fs" >/dev/null 2>&1 || rc=$?
+        check_eq "$fs: firstboot --root= --stamp= exits $EXIT_NOT_ENCRYPTED" "$EXIT_NOT_ENCRYPTED" "$rc"
+        check "$fs: firstboot wrote the stamp (not encrypted counts as done)" test -f "$tmp/stamp-$fs"
         check_eq "$fs: the image is byte-identical" "$before" "$(image_sum "$IMG")"
 done
 
