@@ -109,6 +109,7 @@ guest_report() {
                                          printf \"unit-ms %s %d %s\n\", u, ms, v[\"ActiveState\"] }"
                         # CPU time (cgroup accounting): on 1 vCPU the wall time above
                         # also holds every unit started in parallel with it
+                        [ "$u" = cvm-growroot-initrd ] ||
                         systemctl show -p CPUUsageNSec --value "$u.service" |
                                 awk -v u="$u" "{ printf \"unit-cpu-ms %s %d\n\", u, \$1 / 1e6 }"
                 done
@@ -120,6 +121,10 @@ guest_report() {
                         awk "/^\[/ { t = \$2; sub(/\]/, \"\", t) }
                              / Starting cvm-growroot-initrd/ { s = t } / Finished cvm-growroot-initrd/ { e = t }
                              END { printf \"initrd-journal-ms cvm-growroot-initrd %d\n\", s && e ? (e - s) * 1000 : 0 }"
+                # and its CPU time, which PID 1 logs when the initrd unit stops
+                journalctl -b -o cat -u cvm-growroot-initrd.service --no-pager |
+                        sed -n "s/.*Consumed \([0-9.]*\)s CPU time.*/\1/p" | tail -n 1 |
+                        awk "{ printf \"unit-cpu-ms cvm-growroot-initrd %d\n\", \$1 * 1000 }"
                 cloud-init analyze blame | awk "/config-(growpart|resizefs|keys-to-console|cvm_firstboot)\)/ {
                         t = \$1; sub(/s\$/, \"\", t); n = \$2; gsub(/[()]/, \"\", n); sub(/.*\//, \"\", n)
                         ms[n] += t * 1000 } END { for (n in ms) printf \"ci-ms %s %d\n\", n, ms[n] }"
@@ -239,7 +244,7 @@ for kind in a b c; do
                 exit 1
         fi
         if [ "$kind" = b ]; then
-                echo "per cvm unit (wall = start to active; CPU = cgroup; the initrd unit: its journal, no CPU figure):"
+                echo "per cvm unit (wall = start to active, CPU = cgroup; the initrd unit: both from its journal):"
                 for u in $CVM_UNITS; do
                         printf '  %-22s wall %6d ms  CPU %6d ms\n' "$u" "$(unit_wall "$f" "$u")" "$(val "$f" unit-cpu-ms "$u")"
                 done
