@@ -20,8 +20,9 @@
 #      modules off (they still run, as no-ops: counted)
 #   C  image kind (b): cloud-init in charge with our module
 #      (90-cvm-firstboot-module.cfg: config-cvm_firstboot grow + evidence),
-#      on a PLAIN ext4 root (the module's LUKS2 path is tested by
-#      vm-cloudinit-module; kept plain here because it is cheap)
+#      on a PLAIN ext4 root (kept because it is cheap; the module's LUKS2
+#      path is not measured here, and vm-cloudinit-module's root is plain
+#      too)
 #
 # For each guest it prints cloud-init analyze blame and systemd-analyze
 # blame for the relevant entries, systemd-analyze critical-chain
