@@ -123,6 +123,7 @@ guest_report() {
                              / Starting cvm-growroot-initrd/ { s = t } / Finished cvm-growroot-initrd/ { e = t }
                              END { printf \"initrd-journal-ms cvm-growroot-initrd %d\n\", s && e ? (e - s) * 1000 : 0 }"
                 # and its CPU time, which PID 1 logs when the initrd unit stops
+                # (seen in one run, missing in the next: then none is printed)
                 journalctl -b -o cat -u cvm-growroot-initrd.service --no-pager |
                         sed -n "s/.*Consumed \([0-9.]*\)s CPU time.*/\1/p" | tail -n 1 |
                         awk "{ printf \"unit-cpu-ms cvm-growroot-initrd %d\n\", \$1 * 1000 }"
@@ -245,7 +246,7 @@ for kind in a b c; do
                 exit 1
         fi
         if [ "$kind" = b ]; then
-                echo "per cvm unit (wall = start to active, CPU = cgroup; the initrd unit: both from its journal):"
+                echo "per cvm unit (wall = start to active, CPU = cgroup; the initrd unit: both from its journal, CPU 0 when PID 1 logged no \"Consumed\" line for it):"
                 for u in $CVM_UNITS; do
                         printf '  %-22s wall %6d ms  CPU %6d ms\n' "$u" "$(unit_wall "$f" "$u")" "$(val "$f" unit-cpu-ms "$u")"
                 done
