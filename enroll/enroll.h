@@ -8,6 +8,11 @@
 
 struct crypt_device;
 
+/* Exit status (cvm-enroll(8)): --root= names a filesystem with no dm-crypt
+ * mapping under it; nothing was done. The first-boot unit counts it as
+ * success, so a plain image shows no failed unit. */
+#define EXIT_NOT_ENCRYPTED 2
+
 typedef enum UnlockMethod {
         UNLOCK_AUTO,     /* a TPM2 token that opens now, else the legacy key file */
         UNLOCK_KEY_FILE,

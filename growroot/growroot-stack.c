@@ -16,8 +16,6 @@
 #include "log.h"
 #include "mount-util.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
-
 void block_stack_done(BlockStack *s) {
         free(s->fs_device);
         free(s->crypt_name);
@@ -66,7 +64,7 @@ static int devnode(dev_t devno, char **ret) {
 
 /* The one device under a dm device (dm-crypt has exactly one). */
 static int dm_slave(dev_t devno, dev_t *ret) {
-        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
         char p[PATH_MAX], buf[32];
         struct dirent *de;
         int found = 0, r;

@@ -127,6 +127,44 @@ static int dm_name_of(dev_t devno, char *buf, size_t size) {
         return 0;
 }
 
+/* Whether @devno or a device below it (its sysfs "slaves", e.g. LVM on
+ * LUKS) is a dm-crypt mapping: cryptsetup and systemd-cryptsetup name
+ * their dm uuids "CRYPT-<type>-...". 1 yes, 0 no, <0 unknown. */
+static int stack_has_crypt(dev_t devno, unsigned depth) {
+        _cleanup_closedir_ DIR *d = NULL;
+        char p[PATH_MAX], line[256];
+        struct dirent *de;
+        int r;
+
+        if (depth > 16)
+                return -ELOOP;
+        snprintf(p, sizeof p, "/sys/dev/block/%u:%u/dm/uuid", major(devno), minor(devno));
+        {
+                _cleanup_fclose_ FILE *f = fopen(p, "re");
+                if (f && fgets(line, sizeof line, f) && strncmp(line, "CRYPT-", 6) == 0)
+                        return 1;
+        }
+        snprintf(p, sizeof p, "/sys/dev/block/%u:%u/slaves", major(devno), minor(devno));
+        d = opendir(p);
+        if (!d)
+                return errno == ENOENT ? 0 : negative_errno();
+        while ((de = readdir(d))) {
+                unsigned ma, mi;
+                char q[PATH_MAX + 300];
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(q, sizeof q, "%s/%s/dev", p, de->d_name);
+                _cleanup_fclose_ FILE *f = fopen(q, "re");
+                if (!f || !fgets(line, sizeof line, f) || sscanf(line, "%u:%u", &ma, &mi) != 2)
+                        return -EIO;
+                r = stack_has_crypt(makedev(ma, mi), depth + 1);
+                if (r != 0)
+                        return r;
+        }
+        return 0;
+}
+
 int luks_device_of_mount(const char *path, char **ret) {
         _cleanup_(mount_info_done) MountInfo m = {};
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
@@ -134,11 +172,19 @@ int luks_device_of_mount(const char *path, char **ret) {
         char name[256];
         int r;
 
+        *ret = NULL;
         r = mount_info_get(path, &m);
         if (r < 0)
                 return r;
         if (m.devno == 0)
                 return log_debug_errno(SYNTHETIC_ERRNO(ENOTBLK), "'%s' is not mounted from a block device.", m.target);
+        r = stack_has_crypt(m.devno, 0);
+        if (r < 0)
+                return log_debug_errno(r, "Cannot tell whether '%s' (%s) is on dm-crypt: %m", m.target, strna(m.source));
+        if (r == 0) {
+                log_debug("'%s' (%s) is on no dm-crypt mapping.", m.target, strna(m.source));
+                return 0;
+        }
         r = dm_name_of(m.devno, name, sizeof name);
         if (r < 0)
                 return log_debug_errno(r, "'%s' (%s) is not a device-mapper device.", m.target, strna(m.source));
@@ -153,5 +199,5 @@ int luks_device_of_mount(const char *path, char **ret) {
         if (!dev)
                 return -ENODEV;
         *ret = strdup(dev);
-        return *ret ? 0 : -ENOMEM;
+        return *ret ? 1 : -ENOMEM;
 }

@@ -22,8 +22,12 @@ void luks_setup_logging(struct crypt_device *cd);
 int luks_open(const char *path, struct crypt_device **ret);
 
 /* The LUKS2 device (e.g. /dev/vda2) under the dm-crypt mapping that the
- * filesystem mounted at @path sits on. -ENOTBLK if that filesystem is not
- * on dm-crypt, -EMEDIUMTYPE if the mapping is not LUKS2. */
+ * filesystem mounted at @path sits on: returns 1 and sets *@ret. Returns 0
+ * (*@ret NULL) when no dm-crypt mapping is under that filesystem at all
+ * (a plain partition, LVM on a plain disk): nothing to do for a caller.
+ * -ENOTBLK if the mount has no block device to look at, -EMEDIUMTYPE if
+ * the mapping is not LUKS2, an error also when dm-crypt is only further
+ * down the stack (LVM on LUKS): encrypted, but not a layout we handle. */
 int luks_device_of_mount(const char *path, char **ret);
 
 /* Recover the volume key with @passphrase from @keyslot. Pass a real slot

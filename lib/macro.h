@@ -91,6 +91,10 @@ static inline void fclosep(FILE **f) {
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
+#include <dirent.h>
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+#define _cleanup_closedir_ _cleanup_(closedirp)
+
 /* Wipe a stack buffer when it goes out of scope. */
 static inline void erase_varp(void *p) {
         struct { void *p; size_t n; } *e = p;
