@@ -19,7 +19,10 @@ require_cmd readelf nm pkg-config
 src=$CVM_SRCDIR/growroot/growroot-lazy.c
 needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'; }
 
-ours=$(needed "$CVM_GROWROOT")
+# A sanitizer build (tests/run-sanitizers.sh) links the compiler's
+# runtimes (libasan, libubsan, ...) into every binary: instrumentation, not
+# a library the code uses, so they are left out of the comparison.
+ours=$(needed "$CVM_GROWROOT" | grep -v -E '^lib(a|ub|l|t|hwa)san\.so' || :)
 check_eq "cvm-growroot's DT_NEEDED" "libjson-c.so.5 libc.so.6" "$(echo $ours)"
 mapfile -t libs < <(sed -n 's/^ *\[LIB_\([A-Z0-9_]*\)\] = ".*",$/\1/p' "$src")
 mapfile -t sonames < <(sed -n 's/^ *\[LIB_[A-Z0-9_]*\] = "\(.*\)",$/\1/p' "$src")
