@@ -31,9 +31,13 @@ VMs whose root may be a LUKS2 volume unlocked through the vTPM:
   ``ignore_growroot_disabled``, ``/etc/growroot-disabled``) and
   ``resize_rootfs`` are honoured as ``cc_growpart``/``cc_resizefs`` honour
   them.
-* ``cvm-enroll`` (once, when ``/`` is LUKS2) seals a fresh key to this VM's
-  TPM as a systemd-tpm2 token, proves it opens the volume and only then wipes
-  the image's temporary slots and ``/cc_growpart_keydata``.
+* ``cvm-enroll firstboot`` (once, when ``/`` is LUKS2; one process, as
+  ``cvm-enroll-firstboot.service`` runs it) converts an offline-sealed
+  image's ``cvm-tpm2-import`` token for this VM's TPM, else seals a fresh
+  key to the TPM as a systemd-tpm2 token, proves it opens the volume and
+  only then wipes the image's temporary slots and ``/cc_growpart_keydata``;
+  it writes ``/var/lib/cvm-firstboot/enrolled``, which the unit and this
+  module both honour, so the volume is enrolled once whichever runs.
 * ``cvm-authcheck`` quotes the SSH host keys with the TPM and prints the
   evidence framed on the console, where ``cvm-verify-host --console-log``
   checks it (instead of unauthenticated fingerprints).
@@ -92,6 +96,8 @@ GROWROOT_EXIT_UNSUPPORTED = 3
 # Marks the plan entry that may grow only LUKS2 + filesystem (see
 # growroot_plan); never passed to cvm-growroot.
 FS_ONLY = "--cvm-fs-only"
+# cvm-enroll(8) EXIT STATUS 2: / has no dm-crypt mapping under it.
+ENROLL_EXIT_NOT_ENCRYPTED = 2
 
 
 def _binary(name: str) -> Optional[str]:
@@ -318,14 +324,19 @@ def run_growroot(plan: List[List[str]], log: Logger) -> List[str]:
 
 
 def run_enroll(mycfg: dict, log: Logger) -> List[str]:
-    """Once: a TPM2 token for the root LUKS2 volume, then the image's
-    temporary keys wiped (cvm-enroll checks the new token first)."""
+    """Once: the root LUKS2 volume's keys made this VM's own, by one
+    `cvm-enroll firstboot` (what cvm-enroll-firstboot.service runs): an
+    offline-sealed cvm-tpm2-import token converted for this TPM, else a
+    fresh TPM2 token, then the image's temporary keys wiped (only after a
+    TPM2 token was proven to open the volume). cvm-enroll writes the stamp
+    the unit shares, only once every step succeeded."""
     if not util.get_cfg_option_bool(mycfg, "enroll", True):
         log.debug("cvm_firstboot: enroll disabled")
         return []
     if os.path.exists(ENROLL_STAMP):
         log.debug("already enrolled (%s exists)", ENROLL_STAMP)
         return []
+    # Cheap, in-process: no cvm-enroll process on a plain root.
     luks = root_luks_version("/")
     if luks is None:
         log.debug("/ is not on LUKS2, nothing to enroll")
@@ -338,19 +349,22 @@ def run_enroll(mycfg: dict, log: Logger) -> List[str]:
         log.warning("cvm-enroll not found, nothing enrolled")
         return ["cvm-enroll not found"]
     pcrs = str(mycfg.get("enroll_pcrs", "7"))
-    for cmd in (
-        [enroll, "tpm2", "--root=/", "--pcrs=" + pcrs],
-        [enroll, "wipe-temporary", "--root=/"],
-    ):
-        rc, _out, err = _run(cmd)
-        if rc != 0:
-            # Nothing was wiped unless a TPM2 token was proven to open the
-            # volume: the old keys still work, a later boot tries again.
-            log.warning("%s failed (exit %d): %s", " ".join(cmd[:2]), rc,
-                        err.strip())
-            return ["%s: exit %d" % (" ".join(cmd[:2]), rc)]
+    # cvm-enroll writes the stamp but does not make its directory (the unit
+    # has StateDirectory= for that).
     os.makedirs(os.path.dirname(ENROLL_STAMP), mode=0o755, exist_ok=True)
-    util.write_file(ENROLL_STAMP, "", mode=0o644)
+    cmd = [enroll, "firstboot", "--root=/", "--pcrs=" + pcrs,
+           "--stamp=" + ENROLL_STAMP]
+    rc, _out, err = _run(cmd)
+    if rc == ENROLL_EXIT_NOT_ENCRYPTED:
+        log.debug("/ is not on LUKS2, nothing to enroll")
+        return []
+    if rc != 0:
+        # Nothing was wiped unless a TPM2 token was proven to open the
+        # volume, and no stamp was written: the old keys still work, a
+        # later boot tries again.
+        log.warning("cvm-enroll firstboot failed (exit %d): %s", rc,
+                    err.strip())
+        return ["cvm-enroll firstboot: exit %d" % rc]
     log.info("root LUKS2 volume: key sealed to this TPM, temporary keys wiped")
     return []
 

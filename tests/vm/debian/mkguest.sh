@@ -538,12 +538,19 @@ deb_install_package() {
 # deb_disk_luks ROOT IMG: GPT disk whose partition 1 is a LUKS2 volume
 # holding ext4 made from ROOT, keyslot 0 = $DEB_IMAGE_KEY (a file), LUKS
 # UUID $DEB_LUKS_UUID. Built without device-mapper (tests/vm/lib/mkdisk.sh).
-# Prints the root= part of the command line.
+# With DEB_LUKS_PART_HOOK set, `$DEB_LUKS_PART_HOOK PART` runs on the
+# partition's image after that (e.g. cvm-enroll seal-offline: the
+# offline-sealed image). Prints the root= part of the command line.
+_deb_luks_part_hook() {
+        cryptsetup luksUUID --batch-mode --uuid "$DEB_LUKS_UUID" "$1" || return
+        [ -z "${DEB_LUKS_PART_HOOK:-}" ] || $DEB_LUKS_PART_HOOK "$1"
+}
+
 deb_disk_luks() {
         local root=$1 img=$2
         . "$DEB_DIR/../lib/mkdisk.sh"
         mkdisk_luks_gpt "$img" "${CVM_DEB_DISK_MIB:-6144}" "${CVM_DEB_ROOT_MIB:-2048}" "$root" "$DEB_IMAGE_KEY" \
-                ext4 --part-hook "cryptsetup luksUUID --batch-mode --uuid $DEB_LUKS_UUID" >&2
+                ext4 --part-hook _deb_luks_part_hook >&2
         # The initrd opens the root (rd.luks.name=: systemd-cryptsetup, and
         # cvm-growroot-initrd finds the device there); a TPM2 token first,
         # else its passphrase prompt, which the image's key agent answers
