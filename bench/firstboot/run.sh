@@ -21,8 +21,8 @@
 #   C  image kind (b): cloud-init in charge with our module
 #      (90-cvm-firstboot-module.cfg: config-cvm_firstboot grow + evidence),
 #      on a PLAIN ext4 root (kept because it is cheap; the module's LUKS2
-#      path is not measured here, and vm-cloudinit-module's root is plain
-#      too)
+#      path is not measured here; the vm test vm-cloudinit-module-luks
+#      runs it in full guests)
 #
 # For each guest it prints cloud-init analyze blame and systemd-analyze
 # blame for the relevant entries, systemd-analyze critical-chain
