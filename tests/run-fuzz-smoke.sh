@@ -22,11 +22,6 @@ fi
 meson compile -C "$build" >/dev/null
 rm -rf "$build/fuzz/artifacts"
 
-# A leak inside libfdisk's GPT probe is not ours (fuzz/lsan.supp says why);
-# the slow unwinder walks through libfdisk to the frame the suppression names.
-export LSAN_OPTIONS="suppressions=$src/fuzz/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-export ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-
 # Two targets at a time: libFuzzer runs one process each, CI has 2 cores.
 rc=0
 meson test -C "$build" --suite fuzz --num-processes 2 --print-errorlogs || rc=$?
