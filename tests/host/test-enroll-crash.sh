@@ -41,9 +41,6 @@ pass=$tmp/pass
 luks_passfile "$pass" "build passphrase"
 head -c 32 /dev/urandom >"$tmp/legacy.key"
 
-enroll() {
-        "$CVM_ENROLL" --tpm2-device="$SWTPM_TCTI" "$@"
-}
 temporary_tokens() {
         cryptsetup luksDump --dump-json-metadata "$1" | py -c 'import json, sys
 t = json.load(sys.stdin)["tokens"]

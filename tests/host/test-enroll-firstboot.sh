@@ -18,10 +18,6 @@ tmp=$(test_tmpdir)
 at_exit rm -rf "$tmp"
 swtpm_start_tcp "$tmp/tpm"
 
-enroll() {
-        "$CVM_ENROLL" --tpm2-device="$SWTPM_TCTI" "$@"
-}
-
 img=$tmp/disk.img
 key=$tmp/image.key
 keydata=$tmp/cc_growpart_keydata

@@ -22,10 +22,6 @@ swtpm_start_tcp "$tmp/tpm"
 tpm2_pcrextend "4:sha256=$(printf 'shim' | sha256sum | cut -d' ' -f1)" \
         "7:sha256=$(printf 'secureboot' | sha256sum | cut -d' ' -f1)"
 
-enroll() {
-        "$CVM_ENROLL" --tpm2-device="$SWTPM_TCTI" "$@"
-}
-
 pass=$tmp/pass
 luks_passfile "$pass" "build passphrase"
 # Room in the JSON area for the huge cases (a 96 KiB blob is 128 KiB of

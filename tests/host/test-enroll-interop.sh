@@ -28,9 +28,6 @@ tpm2_pcrextend "4:sha256=$(printf 'shim' | sha256sum | cut -d' ' -f1)" \
 pass=$tmp/pass
 luks_passfile "$pass" "build passphrase"
 
-enroll() {
-        "$CVM_ENROLL" --tpm2-device="$SWTPM_TCTI" "$@"
-}
 # systemd-cryptenroll on TCTI $2 (default: the swtpm), unlocking with the
 # passphrase file. Its log goes to $tmp/sd.log for the "already enrolled" test.
 sd_enroll() {

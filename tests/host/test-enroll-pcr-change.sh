@@ -14,10 +14,6 @@ tmp=$(test_tmpdir)
 at_exit rm -rf "$tmp"
 swtpm_start_tcp "$tmp/tpm"
 
-enroll() {
-        "$CVM_ENROLL" --tpm2-device="$SWTPM_TCTI" "$@"
-}
-
 img=$tmp/disk.img
 pass=$tmp/pass
 keydata=$tmp/cc_growpart_keydata

@@ -24,9 +24,6 @@ luks_passfile "$pass"
 img=$tmp/disk.img
 luks_image "$img" "$pass"
 
-enroll() {
-        "$CVM_ENROLL" --tpm2-device="$SWTPM_TCTI" "$@"
-}
 pcr() {
         tpm2_pcrread "sha256:$1" | awk '$1 == "'"$1"'" { print tolower(substr($3, 3)) }'
 }

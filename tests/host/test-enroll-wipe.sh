@@ -16,9 +16,6 @@ tmp=$(test_tmpdir)
 at_exit rm -rf "$tmp"
 swtpm_start_tcp "$tmp/tpm"
 
-enroll() {
-        "$CVM_ENROLL" --tpm2-device="$SWTPM_TCTI" "$@"
-}
 # Token id → its JSON; the ids of tokens marked temporary.
 token_json() {
         cryptsetup token export --token-id "$2" "$1"

@@ -56,6 +56,12 @@ swtpm_stop() {
         kill -9 "$pid" 2>/dev/null
 }
 
+# enroll ARGS...: cvm-enroll against the swtpm swtpm_start_tcp started
+# (a test that needs another TPM address defines its own).
+enroll() {
+        "$CVM_ENROLL" --tpm2-device="$SWTPM_TCTI" "$@"
+}
+
 swtpm_start_tcp() {
         local dir=$1 try port pid
         require_cmd swtpm
