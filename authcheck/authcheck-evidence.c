@@ -95,6 +95,7 @@ int evidence_create(const AuthcheckArgs *a, const HostKey *keys, size_t n_keys, 
         _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
         _cleanup_(tpm2_ak_donep) Tpm2Ak ak = { .handle = TPM2_HANDLE_NULL };
         _cleanup_(tpm2_quote_donep) Tpm2Quote q = {};
+        _cleanup_free_ char *why = NULL;
         Evidence e = {};
         uint8_t qd[32];
         size_t n = 0, pub_size = 0;
@@ -106,7 +107,7 @@ int evidence_create(const AuthcheckArgs *a, const HostKey *keys, size_t n_keys, 
 
         r = tpm2_context_new(a->common.tpm2_device, &c);
         if (r < 0)
-                return log_error_errno(r, "Failed to open the TPM '%s': %m", a->common.tpm2_device ?: "auto");
+                return log_error_errno(r, "%s.", tpm2_open_error_text(r, a->common.tpm2_device, &why));
         r = tpm2_ak_open(c, &ak);
         if (r == -ENOLCK)
                 return log_error_errno(r, "Failed to find or create the attestation key: the TPM is in "

@@ -172,6 +172,7 @@ int verb_status(const EnrollArgs *a) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
         _cleanup_(tpm2_context_freep) Tpm2Context *tpm = NULL;
         _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_free_ char *why = NULL;
         json_object *slots;
         TokenReport rep;
         int r;
@@ -181,7 +182,8 @@ int verb_status(const EnrollArgs *a) {
                 return log_error_errno(r, "Failed to open LUKS2 volume '%s': %m", a->device);
         r = tpm2_context_new(a->common.tpm2_device, &tpm);
         if (r < 0)
-                log_warning_errno(r, "No TPM (%m): showing tokens without checking them.");
+                log_warning_errno(r, "%s; showing tokens without checking them.",
+                                  tpm2_open_error_text(r, a->common.tpm2_device, &why));
 
         o = json_object_new_object();
         slots = json_object_new_array();

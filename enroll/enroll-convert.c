@@ -218,6 +218,7 @@ int verb_convert_import(const EnrollArgs *a) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
         _cleanup_(tpm2_context_freep) Tpm2Context *tpm = NULL;
         _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_free_ char *why = NULL;
         json_object *list;
         unsigned n_converted = 0, n_failed = 0, n_tpm2 = 0;
         int r, first_error = 0;
@@ -251,7 +252,7 @@ int verb_convert_import(const EnrollArgs *a) {
                                 return r;
                         r = tpm2_context_new(a->common.tpm2_device, &tpm);
                         if (r < 0)
-                                return log_error_errno(r, "Failed to open the TPM: %m");
+                                return log_error_errno(r, "%s.", tpm2_open_error_text(r, a->common.tpm2_device, &why));
                 }
                 r = crypt_token_json_get(cd, id, &json);
                 if (r >= 0)

@@ -88,6 +88,7 @@ int enroll_get_volume_key(struct crypt_device *cd, Tpm2Context *tpm, UnlockMetho
 
 int enroll_open(const EnrollArgs *a, const char *refusal, struct crypt_device **ret_cd, Tpm2Context **ret_tpm) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        _cleanup_free_ char *why = NULL;
         int r;
 
         r = luks_open(a->device, &cd);
@@ -95,7 +96,7 @@ int enroll_open(const EnrollArgs *a, const char *refusal, struct crypt_device **
                 return log_error_errno(r, "Failed to open LUKS2 volume '%s': %m", a->device);
         r = tpm2_context_new(a->common.tpm2_device, ret_tpm);
         if (r < 0)
-                return log_error_errno(r, "Failed to open the TPM%s: %m", refusal);
+                return log_error_errno(r, "%s%s.", tpm2_open_error_text(r, a->common.tpm2_device, &why), refusal);
         *ret_cd = TAKE_PTR(cd);
         return 0;
 }

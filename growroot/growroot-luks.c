@@ -30,7 +30,7 @@ int blockdev_size(const char *path, uint64_t *ret) {
 
 typedef struct Unlock {
         const char *tpm2_device;
-        bool no_tpm;
+        int tpm_error; /* the TPM failed to open: no further token is tried */
         unsigned n_commands;
         int keyslot;
 } Unlock;
@@ -40,15 +40,14 @@ static int unlock_cb(struct crypt_device *cd, int token_id, const Tpm2Token *t, 
         Unlock *u = userdata;
         int r;
 
-        if (parse_error < 0 || u->keyslot >= 0 || u->no_tpm)
+        if (parse_error < 0 || u->keyslot >= 0 || u->tpm_error < 0)
                 return 0;
         /* A TPM context per token, freed before the next one: through the
          * kernel's resource manager its objects are then flushed when it
          * closes, and need no TPM2_FlushContext of their own. */
         r = tpm2_context_new(u->tpm2_device, &tpm);
         if (r < 0) {
-                log_debug_errno(r, "No TPM: %m");
-                u->no_tpm = true;
+                u->tpm_error = log_debug_errno(r, "No TPM: %m");
                 return 0;
         }
         tpm2_context_defer_flush(tpm);
@@ -71,6 +70,7 @@ static int load_volume_key(struct crypt_device *cd, const char *tpm2_device, con
 
         r = luks_tpm2_foreach_token(cd, unlock_cb, &u);
         p->tpm2_commands = u.n_commands;
+        p->tpm2_error = u.tpm_error;
         if (r < 0)
                 return r;
         if (u.keyslot >= 0) {

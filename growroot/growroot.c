@@ -12,6 +12,7 @@
 #include "main-func.h"
 #include "options.h"
 #include "secret.h"
+#include "tpm2-util.h"
 
 enum {
         ARG_ROOT = ARG_COMMON_MAX,
@@ -89,6 +90,17 @@ static int fail(int r, const char *what) {
         /* A refusal already said what is wrong and where, in one line. */
         if (!growroot_refused())
                 log_error_errno(r, "Failed to %s: %m", what);
+        return growroot_exit_status(r);
+}
+
+/* The volume needs a key that only the TPM would give, and the TPM did
+ * not open: say which of "there is none" and "it does not answer". */
+static int no_tpm(int r, int tpm2_error) {
+        _cleanup_free_ char *why = NULL;
+
+        log_error_errno(r, "Failed to unlock the LUKS2 volume: %s, so no TPM2 token opens it, and there is no legacy "
+                        "key; the volume was not resized.",
+                        tpm2_open_error_text(tpm2_error, arg_common.tpm2_device, &why));
         return growroot_exit_status(r);
 }
 
@@ -184,6 +196,8 @@ static int run(int argc, char *argv[]) {
         if (s.crypt_name && !arg_initrd) {
                 LuksPlan l = {};
                 r = luks_grow(&s, arg_common.tpm2_device, arg_keydata, arg_dry_run, planned, &l);
+                if (r == -ENOKEY && l.tpm2_error < 0)
+                        return no_tpm(r, l.tpm2_error);
                 if (r < 0)
                         return fail(r, r == -ENOKEY ? "unlock the LUKS2 volume: no TPM2 token opens it and there is "
                                                       "no legacy key; the volume was not resized"

@@ -72,6 +72,7 @@ typedef struct LuksPlan {
         const char *unlocked_with;   /* "none", "tpm2", "keydata" */
         int keyslot;
         unsigned tpm2_commands;
+        int tpm2_error;              /* why the TPM did not open (tpm2_context_new()), 0 if it did or was not needed */
 } LuksPlan;
 int luks_grow(const BlockStack *s, const char *tpm2_device, const char *keydata, bool dry_run,
               uint64_t planned_size, LuksPlan *ret);

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
+#include <string.h>
+#include <unistd.h>
 #include <openssl/evp.h>
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
@@ -76,6 +79,64 @@ int tpm2_rc_to_errno(TSS2_RC rc) {
         }
 }
 
+/* The device nodes tpm2-tss's device TCTI opens for @tcti ("device:PATH",
+ * or plain "device", for which it tries the resource manager, then the raw
+ * device), or 0 when @tcti names another TCTI. */
+static size_t tcti_device_nodes(const char *tcti, const char *ret[static 2]) {
+        const char *conf = strchr(tcti, ':');
+        size_t n = conf ? (size_t) (conf - tcti) : strlen(tcti);
+        char name[64];
+
+        if (n >= sizeof(name))
+                return 0;
+        memcpy(name, tcti, n);
+        name[n] = 0;
+        /* tctildr also takes "tcti-device" and the library's file name. */
+        if (!streq(name, "device") && !streq(name, "tcti-device") && strncmp(name, "libtss2-tcti-device.so", 22) != 0)
+                return 0;
+        if (conf) {
+                ret[0] = conf + 1;
+                return 1;
+        }
+        ret[0] = "/dev/tpmrm0";
+        ret[1] = "/dev/tpm0";
+        return 2;
+}
+
+/* After the TCTI failed to open: is that because the device node it names
+ * does not exist (no TPM in this machine, or a mistyped path)? Asked only
+ * after a failure, so a working TPM costs no extra system call. */
+static bool tcti_device_missing(const char *tcti) {
+        const char *nodes[2];
+        size_t n = tcti_device_nodes(tcti, nodes);
+
+        for (size_t i = 0; i < n; i++)
+                if (access(nodes[i], F_OK) >= 0 || errno != ENOENT)
+                        return false;
+        return n > 0;
+}
+
+const char *tpm2_open_error_text(int r, const char *spec, char **buf) {
+        _cleanup_free_ char *tcti = NULL;
+        const char *nodes[2];
+        size_t n;
+        int k;
+
+        assert(buf);
+        if (tpm2_tcti_from_spec(spec, &tcti) < 0)
+                k = asprintf(buf, "Failed to open the TPM '%s': %s", strna(spec), strerror(ERRNO_VALUE(r)));
+        else if (ERRNO_VALUE(r) == ENODEV && (n = tcti_device_nodes(tcti, nodes)) > 0)
+                k = asprintf(buf, "No TPM 2.0 device found (%s%s%s missing)", nodes[0], n > 1 ? " and " : "",
+                             n > 1 ? nodes[1] : "");
+        else
+                k = asprintf(buf, "Failed to open the TPM through '%s': %s", tcti, strerror(ERRNO_VALUE(r)));
+        if (k < 0) {
+                *buf = NULL;
+                return "Failed to open the TPM";
+        }
+        return *buf;
+}
+
 int tpm2_context_new(const char *spec, Tpm2Context **ret) {
         _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
         _cleanup_free_ char *tcti = NULL;
@@ -98,6 +159,9 @@ int tpm2_context_new(const char *spec, Tpm2Context **ret) {
                 return -ENOMEM;
 
         rc = Tss2_TctiLdr_Initialize(tcti, &c->tcti);
+        if (rc != TSS2_RC_SUCCESS && tcti_device_missing(tcti))
+                return log_debug_errno(SYNTHETIC_ERRNO(ENODEV), "No TPM device node for TCTI '%s': %s", tcti,
+                                       tpm2_rc_string(rc));
         if (rc != TSS2_RC_SUCCESS)
                 return log_debug_errno(SYNTHETIC_ERRNO(EHOSTDOWN), "Failed to open TPM through TCTI '%s': %s",
                                        tcti, tpm2_rc_string(rc));

@@ -33,7 +33,15 @@ typedef struct Tpm2Context {
  * after checking it is printable and bounded. */
 int tpm2_tcti_from_spec(const char *spec, char **ret);
 
+/* -ENODEV when the TCTI is tpm2-tss's device TCTI and its device node does
+ * not exist (no TPM); -EHOSTDOWN when the TCTI or ESYS fails otherwise (a
+ * TPM that is unreachable or does not answer); -EINVAL for a bad @spec. */
 int tpm2_context_new(const char *spec, Tpm2Context **ret);
+/* The words for a tool's error line when tpm2_context_new(@spec) failed
+ * with @r: "No TPM 2.0 device found (/dev/tpmrm0 missing)" for -ENODEV,
+ * "Failed to open the TPM through 'TCTI': <strerror>" otherwise. Returns
+ * the text, kept in *@buf (free it), or a fixed one when out of memory. */
+const char *tpm2_open_error_text(int r, const char *spec, char **buf);
 Tpm2Context *tpm2_context_free(Tpm2Context *c);
 /* For a context that is freed right after one unseal (cvm-growroot): when
  * it talks to the kernel's resource manager, which flushes every object of

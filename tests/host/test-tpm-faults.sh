@@ -25,7 +25,7 @@ mkdir -p "$tmp/ssh"
 ssh-keygen -q -t ed25519 -N '' -C '' -f "$tmp/ssh/ssh_host_ed25519_key"
 
 # refuses NAME PHRASE CMD...: CMD exits 1 with one stderr line containing
-# PHRASE.
+# PHRASE; with FIRST_WORDS=1, the line (after "cvm-tool: ") starts with it.
 refuses() {
         local name=$1 phrase=$2 rc=0 err
         shift 2
@@ -34,6 +34,9 @@ refuses() {
         check_eq "$name: exit status 1" 1 "$rc"
         check_eq "$name: one line on stderr" 1 "$(printf '%s\n' "$err" | grep -c .)"
         check "$name: says '$phrase'" contains "$err" "$phrase"
+        if [ "${FIRST_WORDS:-0}" = 1 ]; then
+                check_eq "$name: begins with '$phrase'" "$phrase" "$(printf '%s' "${err#cvm-*: }" | head -c ${#phrase})"
+        fi
 }
 
 # scenario NAME TPM PHRASE-TPM2 PHRASE-CHECK PHRASE-WIPE PHRASE-AUTHCHECK:
@@ -67,11 +70,19 @@ scenario() {
 swtpm_start_tcp "$tmp/good"
 GOOD_TCTI=$SWTPM_TCTI
 
-# --- no TPM: nothing listens where the TPM should be, and no device node.
+# --- no TPM. Nothing listens where the TPM should be: it is unreachable
+# (EHOSTDOWN). No device node, named as a path or in a device TCTI's
+# configuration: there is no TPM (ENODEV), and the line says which node is
+# missing. The same exit status 1 either way (cvm-enroll(8),
+# cvm-authcheck(8)).
 port=$((SWTPM_PORT + 4))
-nt="Failed to open the TPM"
-scenario no-tpm-tcti "swtpm:host=127.0.0.1,port=$port" "$nt" "$nt" "$nt, refusing to wipe anything" "$nt"
-scenario no-tpm-device /dev/tpmrm-none "$nt" "$nt" "$nt, refusing to wipe anything" "$nt"
+tcti="swtpm:host=127.0.0.1,port=$port"
+nt="Failed to open the TPM through '$tcti': Host is down"
+FIRST_WORDS=1 scenario no-tpm-tcti "$tcti" "$nt" "$nt" "$nt, refusing to wipe anything" "$nt"
+nt="No TPM 2.0 device found (/dev/tpmrm-none missing)"
+FIRST_WORDS=1 scenario no-tpm-device /dev/tpmrm-none "$nt" "$nt" "$nt, refusing to wipe anything" "$nt"
+nt="No TPM 2.0 device found (/dev/tpm-none7 missing)"
+FIRST_WORDS=1 scenario no-tpm-device-tcti device:/dev/tpm-none7 "$nt" "$nt" "$nt, refusing to wipe anything" "$nt"
 
 # --- lockout: one failed authorization of a DA-protected object with
 # maxTries 1 puts the TPM in lockout for 10 minutes (tpm2-tools alone,

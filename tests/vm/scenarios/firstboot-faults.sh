@@ -85,10 +85,11 @@ unchanged() {
         check "$PHASE: $1: files intact (sha256)" intact "$1"
 }
 
-# tpm_condition E TPM2 WIPE CHECK REPORT AUTHCHECK: a condition that makes
-# the TPM unusable (notpm, lockout): F's jobs and disk E's; what enroll
-# says on stderr for F's tpm2 and wipe-temporary, for E's check (and on
-# stdout, in its per-token report, when there is one), what authcheck says.
+# tpm_condition E TPM2 WIPE CHECK REPORT AUTHCHECK GROWROOT: a condition
+# that makes the TPM unusable (notpm, lockout): F's jobs and disk E's; what
+# enroll says on stderr for F's tpm2 and wipe-temporary, for E's check (and
+# on stdout, in its per-token report, when there is one), what authcheck
+# says, what growroot says for E (status 5 either way).
 tpm_condition() {
         local e=$1 h
         open_mount vda
@@ -103,7 +104,7 @@ tpm_condition() {
         close vda
         open_mount "$e"
         h=$(header_sum "$e")
-        job "E cvm-growroot" 5 "no TPM2 token opens it" growroot "$e"
+        job "E cvm-growroot" 5 "$7" growroot "$e"
         job "E cvm-enroll check" 1 "$4" enroll_check "$e"
         [ -z "$5" ] || check "$PHASE: E cvm-enroll check: its report says '$5'" grep -q -F -e "$5" /tmp/job.out
         unchanged "$e" "$h"
@@ -145,12 +146,14 @@ setup)
         ;;
 notpm)
         check_fails "notpm: no TPM device" test -e /dev/tpmrm0
-        nt="Failed to open the TPM"
-        tpm_condition vdb "$nt" "$nt, refusing to wipe anything" "$nt" "" "$nt"
+        nt="No TPM 2.0 device found (/dev/tpmrm0 missing)"
+        tpm_condition vdb "$nt" "$nt, refusing to wipe anything" "$nt" "" "$nt" \
+                "$nt, so no TPM2 token opens it, and there is no legacy key"
         ;;
 lockout)
         lo="dictionary-attack lockout"
-        tpm_condition vde "$lo" "No non-temporary TPM2 token opens" "No TPM2 token opens" "$lo" "$lo"
+        tpm_condition vde "$lo" "No non-temporary TPM2 token opens" "No TPM2 token opens" "$lo" "$lo" \
+                "no TPM2 token opens it"
         ;;
 mixed)
         # --- S: the disk shrinks under the running VM below what its GPT
