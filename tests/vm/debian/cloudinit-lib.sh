@@ -32,14 +32,13 @@ ci_install_cvm() {
         [ "$units" = units ] || return 0
         # The build's units name @bindir@ of the build's prefix; the guest
         # has the binaries in /usr/bin, as the package installs them.
-        for u in cvm-growroot cvm-enroll-firstboot cvm-authcheck; do
+        for u in cvm-growroot cvm-enroll-firstboot cvm-enroll-finalize cvm-authcheck; do
                 sed -e "s#^ExecStart=[^ ]*/cvm-#ExecStart=/usr/bin/cvm-#" \
                         "$CVM_BUILDDIR/units/$u.service" >"$root/etc/systemd/system/$u.service"
         done
-        mkdir -p "$root/etc/systemd/system/sysinit.target.wants" "$root/etc/systemd/system/multi-user.target.wants"
-        ln -sf ../cvm-growroot.service "$root/etc/systemd/system/sysinit.target.wants/"
-        ln -sf ../cvm-enroll-firstboot.service "$root/etc/systemd/system/sysinit.target.wants/"
-        ln -sf ../cvm-authcheck.service "$root/etc/systemd/system/multi-user.target.wants/"
+        install -D -m 0644 "$CVM_SRCDIR/units/cvm-firstboot.preset" \
+                "$root/usr/lib/systemd/system-preset/80-cvm-firstboot.preset"
+        deb_enable_cvm_units "$root"
         install -m 0644 "$CVM_SRCDIR/dist/cloud-init/90-cvm-firstboot.cfg" "$root/etc/cloud/cloud.cfg.d/"
 }
 

@@ -448,7 +448,10 @@ deb_guest_image() {
 #                               (cached, keyed by a hash of the source tree)
 #   deb_install_package ROOT DEB
 #                               `dpkg -i` DEB in the chroot ROOT (maintainer
-#                               scripts run: the package enables its units)
+#                               scripts run; their `systemctl preset` enables
+#                               nothing under this guest's "disable *")
+#   deb_enable_cvm_units ROOT   enable the units the installed package's
+#                               preset file enables (all four)
 #   deb_disk_luks ROOT IMG      DEB_DISK_FN for an encrypted root (see below)
 #   deb_cvm_image OUTDIR [FN...]
 #                               the whole CVM image: deb_guest_image with the
@@ -647,6 +650,27 @@ _deb_cvm_initrd() {
         mv "$cache.tmp" "$cache"
 }
 
+# deb_enable_cvm_units ROOT: enable in ROOT the units the package's preset
+# file (80-cvm-firstboot.preset, installed in ROOT) enables, all of them.
+# The package's postinst enables them with `systemctl preset`
+# (deb-systemd-helper on a first installation), but in this guest the
+# image's own "disable *" (deb_customize_base), at 00-, comes before the
+# package's 80- and wins, as an administrator's policy should: so the
+# image, like any image builder with such a policy, enables the package's
+# list itself, read from the package rather than repeated here.
+# `systemctl --root` edits ROOT offline (no chroot needed).
+deb_enable_cvm_units() {
+        local root=$1 preset units
+        for preset in "$root"/{usr/,}lib/systemd/system-preset/80-cvm-firstboot.preset; do
+                [ -f "$preset" ] && break
+        done
+        [ -f "$preset" ] || die "no 80-cvm-firstboot.preset under $root"
+        units=$(sed -n 's/^enable \([^ ]*\)$/\1/p' "$preset")
+        [ -n "$units" ] || die "$preset enables nothing"
+        # shellcheck disable=SC2086 # one unit name per word
+        systemctl --root="$root" enable $units >&2
+}
+
 # In the image: temporary keys, crypttab, fstab, our package, the initrd.
 deb_customize_cvm() {
         local root=$1 kver tmp
@@ -655,13 +679,7 @@ deb_customize_cvm() {
         printf '%s UUID=%s none luks,discard,tpm2-device=auto\n' "$DEB_LUKS_NAME" "$DEB_LUKS_UUID" >"$root/etc/crypttab"
         printf '/dev/mapper/%s / ext4 defaults 0 1\n' "$DEB_LUKS_NAME" >"$root/etc/fstab"
         deb_install_package "$root" "$DEB_PACKAGE"
-        # The postinst's deb-systemd-helper enables nothing in this guest
-        # (it records the units as enabled, creates no links: the guest's
-        # "disable *" preset policy, deb_customize_base, seems to win), so
-        # the image enables the package's units itself, as an image
-        # builder's policy would.
-        deb_chroot "$root" systemctl enable cvm-enroll-firstboot.service cvm-growroot.service \
-                cvm-authcheck.service >&2
+        deb_enable_cvm_units "$root"
         # dracut with systemd-cryptsetup (TPM2 tokens) and our module, which
         # grows the partition before the root is opened.
         deb_cvm_dracut_conf >"$root/etc/dracut.conf.d/91-cvm-firstboot.conf"

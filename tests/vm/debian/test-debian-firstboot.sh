@@ -45,7 +45,8 @@ BOOT_TIMEOUT=${CVM_DEB_BOOT_TIMEOUT:-600}
 DISK_MIB=6144
 LIVE_MIB=7168
 export CVM_DEB_DISK_MIB=$DISK_MIB CVM_DEB_ROOT_MIB=2048
-UNITS=(cvm-growroot-initrd.service cvm-enroll-firstboot.service cvm-growroot.service cvm-authcheck.service)
+UNITS=(cvm-growroot-initrd.service cvm-enroll-firstboot.service cvm-enroll-finalize.service cvm-growroot.service
+       cvm-authcheck.service)
 
 _phase_start=
 phase_begin() {
@@ -296,7 +297,8 @@ main() {
         # the initrd (ConditionPathExists=/etc/initrd-release), the journal is.
         check "boot 1: cvm-growroot-initrd grew the partition in the initrd" \
                 contains "$(unit_log cvm-growroot-initrd.service)" "partition  grew"
-        for st in cvm-enroll-firstboot.service cvm-growroot.service cvm-authcheck.service; do
+        for st in cvm-enroll-firstboot.service cvm-enroll-finalize.service cvm-growroot.service \
+                cvm-authcheck.service; do
                 check_eq "boot 1: $st ran and succeeded" "ConditionResult=yes ExecMainStatus=0 Result=success" \
                         "$(unit_state "$st")"
         done
@@ -337,6 +339,8 @@ main() {
         check "boot 2: cvm-growroot had nothing to do" contains "$(unit_log cvm-growroot.service)" "Nothing to grow"
         check_eq "boot 2: cvm-authcheck ran and succeeded" "ConditionResult=yes ExecMainStatus=0 Result=success" \
                 "$(unit_state cvm-authcheck.service)"
+        check_eq "boot 2: cvm-enroll-finalize ran and succeeded" "ConditionResult=yes ExecMainStatus=0 Result=success" \
+                "$(unit_state cvm-enroll-finalize.service)"
         luks2=$(luks_json)
         check_eq "boot 2: LUKS2 metadata unchanged" "$luks1" "$luks2"
 
