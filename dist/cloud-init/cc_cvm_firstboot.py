@@ -323,13 +323,52 @@ def run_growroot(plan: List[List[str]], log: Logger) -> List[str]:
     return failures
 
 
+def describe_enroll(out: str) -> str:
+    """What `cvm-enroll firstboot --json=short` did, in one line, from the
+    objects its steps print, one per line (cvm-enroll(8), JSON OUTPUT):
+    convert-import's "converted", tpm2's "changed" (false when a token was
+    already there, such as the one just converted), wipe-temporary's
+    "wiped_keyslots" and "keydata_destroyed"."""
+    converted, tpm2, wipe = [], None, None
+    try:
+        for line in out.splitlines():
+            if not line.strip():
+                continue
+            step = json.loads(line)
+            if "converted" in step:
+                converted = step["converted"]
+            elif "wiped_keyslots" in step:
+                wipe = step
+            elif "keyslot" in step:
+                tpm2 = step
+    except (ValueError, TypeError, AttributeError):
+        tpm2 = wipe = None
+    if tpm2 is None or wipe is None:
+        return "root LUKS2 volume: cvm-enroll firstboot succeeded"
+    if converted:
+        tokens = ", ".join(str(c.get("token")) for c in converted)
+        what = ("offline-sealed key converted for this TPM "
+                "(cvm-tpm2-import token %s)" % tokens)
+    elif tpm2.get("changed"):
+        what = "key sealed to this TPM"
+    else:
+        what = "already had a key sealed to this TPM (token %s)" % (
+            tpm2.get("token"))
+    if wipe.get("changed"):
+        done = "temporary keys wiped"
+    else:
+        done = "no temporary keys left to wipe"
+    return "root LUKS2 volume: %s, %s" % (what, done)
+
+
 def run_enroll(mycfg: dict, log: Logger) -> List[str]:
     """Once: the root LUKS2 volume's keys made this VM's own, by one
     `cvm-enroll firstboot` (what cvm-enroll-firstboot.service runs): an
     offline-sealed cvm-tpm2-import token converted for this TPM, else a
     fresh TPM2 token, then the image's temporary keys wiped (only after a
     TPM2 token was proven to open the volume). cvm-enroll writes the stamp
-    the unit shares, only once every step succeeded."""
+    the unit shares, only once every step succeeded. The log line says
+    which of these happened (describe_enroll)."""
     if not util.get_cfg_option_bool(mycfg, "enroll", True):
         log.debug("cvm_firstboot: enroll disabled")
         return []
@@ -353,8 +392,8 @@ def run_enroll(mycfg: dict, log: Logger) -> List[str]:
     # has StateDirectory= for that).
     os.makedirs(os.path.dirname(ENROLL_STAMP), mode=0o755, exist_ok=True)
     cmd = [enroll, "firstboot", "--root=/", "--pcrs=" + pcrs,
-           "--stamp=" + ENROLL_STAMP]
-    rc, _out, err = _run(cmd)
+           "--stamp=" + ENROLL_STAMP, "--json=short"]
+    rc, out, err = _run(cmd)
     if rc == ENROLL_EXIT_NOT_ENCRYPTED:
         log.debug("/ is not on LUKS2, nothing to enroll")
         return []
@@ -365,7 +404,7 @@ def run_enroll(mycfg: dict, log: Logger) -> List[str]:
         log.warning("cvm-enroll firstboot failed (exit %d): %s", rc,
                     err.strip())
         return ["cvm-enroll firstboot: exit %d" % rc]
-    log.info("root LUKS2 volume: key sealed to this TPM, temporary keys wiped")
+    log.info("%s", describe_enroll(out))
     return []
 
 

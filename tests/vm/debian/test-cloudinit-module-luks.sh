@@ -102,7 +102,7 @@ seal_offline() {
 # first_boot KIND: build KIND's image (legacy|sealed), boot it once with a
 # fresh provisioned vTPM and check everything the header lists.
 first_boot() {
-        local kind=$1 img=$VM_TMP/img-$1 t0 rc part dm fs slots toks off summary want_slot=''
+        local kind=$1 img=$VM_TMP/img-$1 t0 rc part dm fs slots toks off summary want_slot='' want_token='' enrolled=''
         local tpm=$VM_TMP/tpm-$kind u
         CI_KNOWN_HOSTS=$VM_TMP/known_hosts-$kind
         echo "=== guest $kind ==="
@@ -133,8 +133,15 @@ print(t[0]["keyslots"][0] if len(t) == 1 and len(t[0]["keyslots"]) == 1 else "")
                         "$(cryptsetup luksDump --dump-json-metadata "$VM_TMP/header-$kind" | luks_summary)"
                 check "$kind: the image has one cvm-tpm2-import token on a slot of its own" \
                         eval '[[ $want_slot =~ ^[1-9][0-9]*$ ]]'
+                want_token=$(cryptsetup luksDump --dump-json-metadata "$VM_TMP/header-$kind" | python3 -c '
+import json, sys
+print(" ".join(i for i, t in json.load(sys.stdin)["tokens"].items() if t["type"] == "cvm-tpm2-import"))')
+                # The module says it converted that token, not that it sealed a new key.
+                enrolled="root LUKS2 volume: offline-sealed key converted for this TPM (cvm-tpm2-import token"
+                enrolled="$enrolled $want_token), temporary keys wiped"
         else
                 deb_cvm_image "$img" customize_kind_b
+                enrolled="root LUKS2 volume: key sealed to this TPM, temporary keys wiped"
         fi
         echo "time: $kind: CVM image (package, LUKS2 disk, initrd) $(_vm_elapsed "$t0") s"
         check_eq "$kind: the disk is $DISK_MIB MiB" $((DISK_MIB * 1024 * 1024)) "$(stat -c %s "$img/disk.raw")"
@@ -184,8 +191,8 @@ print(t[0]["keyslots"][0] if len(t) == 1 and len(t[0]["keyslots"]) == 1 else "")
         done
         ci_ssh cat /var/log/cloud-init.log >"$VM_TMP/cloud-init-$kind.log" || :
         grep -F -e cc_cvm_firstboot "$VM_TMP/cloud-init-$kind.log" | sed "s/^/  $kind: cloud-init.log: /" || :
-        check "$kind: the module enrolled: its log line" grep -F -e \
-                "root LUKS2 volume: key sealed to this TPM, temporary keys wiped" "$VM_TMP/cloud-init-$kind.log"
+        check "$kind: the module enrolled: its log line says '$enrolled'" grep -F -e \
+                "$enrolled" "$VM_TMP/cloud-init-$kind.log"
         check "$kind: the module grew /: its log line" \
                 grep -E -e "'--root=/' resized: partition [0-9]+ -> [0-9]+, luks [0-9]+ -> [0-9]+, filesystem" \
                 "$VM_TMP/cloud-init-$kind.log"
