@@ -13,7 +13,8 @@ packages=(
         swtpm swtpm-tools tpm2-tools cryptsetup-bin systemd
         fdisk gdisk e2fsprogs xfsprogs btrfs-progs squashfs-tools util-linux python3
         openssh-client openssh-server cloud-guest-utils
-        # vm tier (dpkg-dev + debhelper: the full-guest test installs our .deb)
+        # vm tier (dpkg-dev + debhelper: the full-guest test installs our .deb;
+        # the unit tier's test-unit-enablement runs debhelper too)
         qemu-system-x86 qemu-utils ovmf sbsigntool osslsigncode systemd-boot-efi binutils
         dpkg-dev debhelper busybox-static kmod cpio zstd xz-utils dosfstools mtools debootstrap socat strace hyperfine
         # sanitizer, valgrind and fuzz tiers
