@@ -328,36 +328,31 @@ def describe_enroll(out: str) -> str:
     objects its steps print, one per line (cvm-enroll(8), JSON OUTPUT):
     convert-import's "converted", tpm2's "changed" (false when a token was
     already there, such as the one just converted), wipe-temporary's
-    "wiped_keyslots" and "keydata_destroyed"."""
-    converted, tpm2, wipe = [], None, None
+    "changed". Output it cannot read gives a line that claims nothing."""
+    steps = {}
     try:
         for line in out.splitlines():
-            if not line.strip():
-                continue
-            step = json.loads(line)
-            if "converted" in step:
-                converted = step["converted"]
-            elif "wiped_keyslots" in step:
-                wipe = step
-            elif "keyslot" in step:
-                tpm2 = step
-    except (ValueError, TypeError, AttributeError):
-        tpm2 = wipe = None
-    if tpm2 is None or wipe is None:
+            if line.strip():
+                step = json.loads(line)
+                kind = ("convert" if "converted" in step else
+                        "wipe" if "wiped_keyslots" in step else
+                        "tpm2" if "keyslot" in step else None)
+                steps[kind] = step
+        converted = steps["convert"]["converted"]
+        tokens = ", ".join(str(c["token"]) for c in converted)
+        sealed, token = steps["tpm2"]["changed"], steps["tpm2"]["token"]
+        wiped = steps["wipe"]["changed"]
+    except (ValueError, TypeError, KeyError):
         return "root LUKS2 volume: cvm-enroll firstboot succeeded"
     if converted:
-        tokens = ", ".join(str(c.get("token")) for c in converted)
         what = ("offline-sealed key converted for this TPM "
                 "(cvm-tpm2-import token %s)" % tokens)
-    elif tpm2.get("changed"):
+    elif sealed:
         what = "key sealed to this TPM"
     else:
-        what = "already had a key sealed to this TPM (token %s)" % (
-            tpm2.get("token"))
-    if wipe.get("changed"):
-        done = "temporary keys wiped"
-    else:
-        done = "no temporary keys left to wipe"
+        what = "already had a key sealed to this TPM (token %s)" % token
+    done = ("temporary keys wiped" if wiped
+            else "no temporary keys left to wipe")
     return "root LUKS2 volume: %s, %s" % (what, done)
 
 
