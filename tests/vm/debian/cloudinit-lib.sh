@@ -20,6 +20,14 @@
 #   ci_keyscan FILE              the host keys sshd offers, into FILE (ssh-keyscan's
 #                                5 s default is too short under TCG on a busy host;
 #                                retried while cloud-init may restart sshd)
+#   ci_wait_evidence LABEL SECS  until the evidence is on the console and sshd
+#                                answers; else kill the guest, show the log, exit 1
+#   ci_check_user_side LABEL CA  the user's first contact, as checks: the keys
+#                                sshd offers are the attested ones under CA/
+#                                cloud-vtpm-ca.pem (known_hosts into
+#                                $CI_KNOWN_HOSTS), refused under CA/other-ca.pem,
+#                                and ssh logs in with them; LABEL prefixes the
+#                                check names ("" for none)
 
 CI_PY_MODDIR=/usr/lib/python3/dist-packages/cloudinit/config
 
@@ -97,4 +105,30 @@ ci_keyscan() {
                 sleep 5
         done
         return 1
+}
+
+ci_wait_evidence() {
+        local label=${1:+$1: } secs=$2
+        vm_wait_log '^-----END CVM HOST KEY ATTESTATION-----' "$secs" && ci_wait_sshd && return 0
+        vm_kill
+        echo "${label}no evidence on the console or no sshd; last lines of $VM_LOG:"
+        tr -d '\r' <"$VM_LOG" | tail -n 60
+        exit 1
+}
+
+ci_check_user_side() {
+        local label=${1:+$1: } ca=$2 offered
+        offered=$(mktemp "$VM_TMP/offered.XXXXXX")
+        # The console is untrusted: the CA is the anchor.
+        check "${label}ssh-keyscan gets the host keys sshd offers" ci_keyscan "$offered"
+        if "$CVM_VERIFY_HOST" --console-log="$VM_LOG" --ca="$ca/cloud-vtpm-ca.pem" \
+                --host="127.0.0.1:$VM_SSH_PORT" --host-key-file="$offered" known-hosts \
+                >"$CI_KNOWN_HOSTS" 2>"$VM_TMP/verify.err"; then
+                ok "${label}cvm-verify-host accepts the module's evidence and the keys sshd offers"
+        else
+                not_ok "${label}cvm-verify-host accepts the module's evidence: $(cat "$VM_TMP/verify.err")"
+        fi
+        check_fails "${label}cvm-verify-host refuses the evidence under another CA" \
+                "$CVM_VERIFY_HOST" --console-log="$VM_LOG" --ca="$ca/other-ca.pem" -q
+        check_eq "${label}ssh login with the attested host key only" cvm-guest "$(ci_ssh hostname || :)"
 }
