@@ -5,6 +5,7 @@
 # /proc/cmdline, $CVM_IN_INITRD=1 for /etc/initrd-release). The device
 # unit names are checked against systemd's own `systemd-escape --path`; the
 # udev link names and the ExecStart= lines are written out by hand here.
+# shellcheck disable=SC2016 # labels and paths with a literal "$", on purpose
 set -eu -o pipefail
 . "$(dirname "$0")/../lib/common.sh"
 
