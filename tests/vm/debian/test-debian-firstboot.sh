@@ -128,6 +128,32 @@ unit_log() {
         guest_ssh journalctl -b -o cat -u "$1" 2>/dev/null || :
 }
 
+# initrd_unit_order: with cvm-growroot-generator's drop-in, PID 1 starts
+# cvm-growroot-initrd once the LUKS2 partition's device unit is up, and
+# runs it with --device=. Prints "DEVICE_FOUND_USEC STARTING_USEC CMDLINE"
+# from this boot's journal (PID 1's job-done message for the device unit,
+# its "Starting" message for ours, the _CMDLINE journald recorded for
+# cvm-growroot's own messages); "-" for what is missing.
+initrd_unit_order() {
+        local dev
+        dev=$(systemd-escape --path --suffix=device "/dev/disk/by-uuid/$(cat "$IMG/luks-uuid")")
+        guest_ssh journalctl -b -o json | python3 -c '
+import json, sys
+dev, found, starting, cmdline = sys.argv[1], "-", "-", "-"
+for line in sys.stdin:
+    e = json.loads(line)
+    if e.get("_PID") == "1" and e.get("UNIT") == dev and e.get("JOB_TYPE") == "start" \
+            and e.get("JOB_RESULT") == "done" and found == "-":
+        found = e["__MONOTONIC_TIMESTAMP"]
+    if e.get("_PID") == "1" and e.get("UNIT") == "cvm-growroot-initrd.service" \
+            and e.get("MESSAGE_ID") == "7d4958e842da4a758f6c1cdc7b36dcc5" and starting == "-":
+        starting = e["__MONOTONIC_TIMESTAMP"]
+    if e.get("SYSLOG_IDENTIFIER") == "cvm-growroot" and e.get("_SYSTEMD_UNIT") == "cvm-growroot-initrd.service" \
+            and cmdline == "-":
+        cmdline = e.get("_CMDLINE", "-")
+print(found, starting, cmdline)' "$dev"
+}
+
 # The root volume's LUKS2 metadata, as cryptsetup dumps it.
 luks_json() {
         guest_ssh cryptsetup luksDump --dump-json-metadata /dev/vda1
@@ -297,6 +323,15 @@ main() {
         # the initrd (ConditionPathExists=/etc/initrd-release), the journal is.
         check "boot 1: cvm-growroot-initrd grew the partition in the initrd" \
                 contains "$(unit_log cvm-growroot-initrd.service)" "partition  grew"
+        # ... started by systemd once the device was there (the generator's
+        # Requires=/After=), told which device (--device=), not polling.
+        read -r t_dev t_start cmdline1 <<<"$(initrd_unit_order)"
+        echo "boot 1: device unit up at ${t_dev} us, cvm-growroot-initrd starting at ${t_start} us: $cmdline1"
+        check "boot 1: PID 1 logged the LUKS2 partition's device unit coming up" test "$t_dev" != -
+        check "boot 1: cvm-growroot-initrd started after its device appeared" \
+                eval '[ "$t_dev" != - ] && [ "$t_start" != - ] && [ "$t_dev" -le "$t_start" ]'
+        check_eq "boot 1: cvm-growroot-initrd ran with the generator's --device=" \
+                "/usr/bin/cvm-growroot --initrd --device=/dev/disk/by-uuid/$(cat "$IMG/luks-uuid")" "$cmdline1"
         for st in cvm-enroll-firstboot.service cvm-enroll-finalize.service cvm-growroot.service \
                 cvm-authcheck.service; do
                 check_eq "boot 1: $st ran and succeeded" "ConditionResult=yes ExecMainStatus=0 Result=success" \

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file-util.h"
+#include "log.h"
+#include "root-cmdline.h"
+
+/* The kernel accepts up to 2048 bytes on x86 (COMMAND_LINE_SIZE), some
+ * architectures more: room for all of them. */
+#define CMDLINE_MAX 65536
+
+int proc_cmdline_read(char **ret) {
+        const char *e = getenv("CVM_PROC_CMDLINE");
+        size_t size;
+        int r;
+
+        if (e) {
+                *ret = strdup(e);
+                return *ret ? 0 : -ENOMEM;
+        }
+        r = read_full_file("/proc/cmdline", CMDLINE_MAX, ret, &size);
+        if (r < 0)
+                return log_debug_errno(r, "Cannot read /proc/cmdline: %m");
+        return 0;
+}
+
+/* Calls @fn for each word (kernel syntax: separated by white space; the
+ * keys read here need no quoting) until it returns non-zero. */
+static int cmdline_foreach(const char *cmdline, int (*fn)(const char *w, size_t n, void *u), void *userdata) {
+        for (const char *p = cmdline; *p;) {
+                size_t n;
+                int r;
+
+                p += strspn(p, " \t\n");
+                n = strcspn(p, " \t\n");
+                if (n > 0) {
+                        r = fn(p, n, userdata);
+                        if (r != 0)
+                                return r;
+                }
+                p += n;
+        }
+        return 0;
+}
+
+struct lookup {
+        const char *key; /* or the whole word */
+        char *value;
+};
+
+static int match_word(const char *w, size_t n, void *userdata) {
+        const struct lookup *l = userdata;
+        return n == strlen(l->key) && strncmp(w, l->key, n) == 0;
+}
+
+bool cmdline_has_word(const char *cmdline, const char *word) {
+        return cmdline_foreach(cmdline, match_word, &(struct lookup) { .key = word }) > 0;
+}
+
+static int match_key(const char *w, size_t n, void *userdata) {
+        struct lookup *l = userdata;
+        size_t kl = strlen(l->key);
+
+        if (n <= kl || strncmp(w, l->key, kl) != 0 || w[kl] != '=')
+                return 0;
+        l->value = strndup(w + kl + 1, n - kl - 1);
+        return l->value ? 1 : -ENOMEM;
+}
+
+/* The first value of KEY=. */
+static int cmdline_value(const char *cmdline, const char *key, char **ret) {
+        struct lookup l = { .key = key };
+        int r = cmdline_foreach(cmdline, match_key, &l);
+        if (r > 0)
+                *ret = l.value;
+        return r;
+}
+
+int cmdline_root_spec(const char *cmdline, char **ret) {
+        _cleanup_free_ char *v = NULL;
+        int r;
+
+        r = cmdline_value(cmdline, "rd.luks.uuid", &v);
+        if (r == 0) {
+                r = cmdline_value(cmdline, "rd.luks.name", &v);
+                if (r > 0)
+                        v[strcspn(v, "=")] = 0; /* UUID=NAME → UUID */
+        }
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                /* systemd accepts "luks-UUID" too. */
+                const char *uuid = strncmp(v, "luks-", 5) == 0 ? v + 5 : v;
+                return asprintf(ret, "UUID=%s", uuid) < 0 ? -ENOMEM : 0;
+        }
+        r = cmdline_value(cmdline, "root", &v);
+        if (r < 0)
+                return r;
+        if (r == 0 || streq(v, "/dev/root"))
+                return -ENODEV;
+        *ret = TAKE_PTR(v);
+        return 0;
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# cvm-growroot-generator: the drop-in it writes for cvm-growroot-initrd.service
+# from the kernel command line ($CVM_PROC_CMDLINE stands in for
+# /proc/cmdline, $CVM_IN_INITRD=1 for /etc/initrd-release). The device
+# unit names are checked against systemd's own `systemd-escape --path`; the
+# udev link names and the ExecStart= lines are written out by hand here.
+# shellcheck disable=SC2016 # labels and paths with a literal "$", on purpose
+set -eu -o pipefail
+. "$(dirname "$0")/../lib/common.sh"
+
+require_cmd systemd-escape
+gen=${CVM_GROWROOT_GENERATOR:-$CVM_BUILDDIR/growroot/cvm-growroot-generator}
+tmp=$(test_tmpdir)
+at_exit rm -rf "$tmp"
+dropin=cvm-growroot-initrd.service.d/50-cvm-growroot-generator.conf
+uuid=6f1c2a9e-0b4d-4f2e-9a51-3c7d8e9f0a1b
+
+# run_gen CMDLINE [ENV...]: the generator's output directory afresh, $out.
+run_gen() {
+        local cmdline=$1
+        shift
+        out=$tmp/out
+        rm -rf "$out"
+        mkdir "$out"
+        env CVM_IN_INITRD=1 CVM_PROC_CMDLINE="$cmdline" "$@" "$gen" "$out" "$out.early" "$out.late"
+}
+
+# expect CMDLINE DEVNODE: the drop-in orders and binds the unit to
+# DEVNODE's device unit and passes DEVNODE to cvm-growroot.
+expect() {
+        local cmdline=$1 devnode=$2 unit rc=0
+        unit=$(systemd-escape --path --suffix=device "$devnode")
+        run_gen "$cmdline" || rc=$?
+        check_eq "[$cmdline] exit status" 0 "$rc"
+        check "[$cmdline] writes $dropin" test -f "$out/$dropin"
+        [ -f "$out/$dropin" ] || return 0
+        check_eq "[$cmdline] Requires=" "Requires=$unit" "$(grep '^Requires=' "$out/$dropin")"
+        check_eq "[$cmdline] After=" "After=$unit" "$(grep '^After=' "$out/$dropin")"
+        check_eq "[$cmdline] BindsTo= (must not)" "" "$(grep '^BindsTo=' "$out/$dropin" || :)"
+        check_eq "[$cmdline] the ExecStart= reset" "ExecStart=" "$(grep -x 'ExecStart=' "$out/$dropin")"
+        check_eq "[$cmdline] nothing else in the drop-in ([Unit], [Service], 4 settings)" 6 "$(grep -c -v -e '^#' -e '^$' "$out/$dropin")"
+}
+
+# expect_exec CMDLINE ARG: the ExecStart= line (after the reset) runs
+# cvm-growroot from the build's bindir with --initrd and ARG.
+expect_exec() {
+        local line
+        run_gen "$1"
+        line=$(grep '^ExecStart=.' "$out/$dropin")
+        check_eq "[$1] ExecStart= argument" "--initrd $2" "${line#ExecStart=/*/cvm-growroot }"
+        check "[$1] ExecStart= runs an absolute cvm-growroot" contains "$line" "ExecStart=/"
+}
+
+# expect_none CMDLINE [ENV...]: no drop-in, exit 0.
+expect_none() {
+        local cmdline=$1 rc=0
+        shift
+        run_gen "$cmdline" "$@" || rc=$?
+        check_eq "[$cmdline $*] exit status" 0 "$rc"
+        check_eq "[$cmdline $*] writes nothing" "" "$(find "$out" -mindepth 1)"
+}
+
+# The encrypted root: the LUKS2 partition's by-uuid link.
+expect "root=/dev/mapper/root rw rd.luks.name=$uuid=root rd.luks.options=tpm2-device=auto" \
+        "/dev/disk/by-uuid/$uuid"
+expect "rd.luks.uuid=$uuid root=/dev/mapper/luks-$uuid" "/dev/disk/by-uuid/$uuid"
+expect "quiet rd.luks.uuid=luks-$uuid" "/dev/disk/by-uuid/$uuid"
+expect_exec "rd.luks.uuid=$uuid" "\"--device=/dev/disk/by-uuid/$uuid\""
+# A plain root.
+expect "root=UUID=$uuid ro" "/dev/disk/by-uuid/$uuid"
+expect "root=PARTUUID=$uuid" "/dev/disk/by-partuuid/$uuid"
+expect "root=PARTLABEL=root-a" "/dev/disk/by-partlabel/root-a"
+expect "root=/dev/vda2" /dev/vda2
+expect "root=/dev/disk/by-path/pci-0000:00:04.0-part2" /dev/disk/by-path/pci-0000:00:04.0-part2
+expect "root=/dev//vda2" /dev//vda2
+# Awkward labels: udev names the link with "\xNN" for "/", "\", "%", "$",
+# '"' (not for "#+-.:=@_" nor UTF-8); systemd then escapes the link's path.
+expect "root=LABEL=my-root" /dev/disk/by-label/my-root
+expect "root=LABEL=a/b" '/dev/disk/by-label/a\x2fb'
+expect 'root=LABEL=a\b' '/dev/disk/by-label/a\x5cb'
+expect 'root=LABEL=x%y$z"' '/dev/disk/by-label/x\x25y\x24z\x22'
+expect "root=LABEL=.hidden" /dev/disk/by-label/.hidden
+expect "root=LABEL=über:root_1.0#+=@" "/dev/disk/by-label/über:root_1.0#+=@"
+# ... and in ExecStart=, where systemd would unescape "\x2f" and expand
+# "%" and "$": a backslash doubled, "%" and "$" doubled.
+expect_exec "root=LABEL=a/b" '"--device=/dev/disk/by-label/a\\x2fb"'
+expect_exec 'root=/dev/disk/by-id/we%ird$x' '"--device=/dev/disk/by-id/we%%ird$$x"'
+
+# Nothing to do.
+expect_none "root=UUID=$uuid cvm.growroot=0"
+expect_none "cvm.growroot=0 rd.luks.uuid=$uuid"
+expect_none "quiet splash"
+expect_none "root=/dev/root"
+expect_none "root=UUID="
+expect_none "root=ZFS=rpool/root"
+if [ -e /etc/initrd-release ]; then
+        echo "# /etc/initrd-release exists here: the not-in-initrd case runs with CVM_IN_INITRD=0 only"
+else
+        rc=0
+        rm -rf "$tmp/out" && mkdir "$tmp/out"
+        CVM_PROC_CMDLINE="root=UUID=$uuid" "$gen" "$tmp/out" || rc=$?
+        check_eq "outside the initrd: exit status" 0 "$rc"
+        check_eq "outside the initrd: writes nothing" "" "$(find "$tmp/out" -mindepth 1)"
+fi
+expect_none "root=UUID=$uuid" CVM_IN_INITRD=0
+# cvm.growroot=0 is a word of its own, as for ConditionKernelCommandLine=.
+expect "xcvm.growroot=0 cvm.growroot=01 root=/dev/vda2" /dev/vda2
+
+check_fails "no output directory: fails" "$gen"
+check_done
