@@ -143,8 +143,6 @@ static const char *const init_debug[] = { "fdisk_init_debug", "blkid_init_debug"
         LAZY(ESYS, TSS2_RC, Esys_PCR_Read, (ESYS_CONTEXT *a0, ESYS_TR a1, ESYS_TR a2, ESYS_TR a3, \
                 const TPML_PCR_SELECTION *a4, UINT32 *a5, TPML_PCR_SELECTION **a6, TPML_DIGEST **a7), \
                 (a0, a1, a2, a3, a4, a5, a6, a7)) \
-        LAZY(ESYS, TSS2_RC, Esys_PolicyGetDigest, (ESYS_CONTEXT *a0, ESYS_TR a1, ESYS_TR a2, \
-                ESYS_TR a3, ESYS_TR a4, TPM2B_DIGEST **a5), (a0, a1, a2, a3, a4, a5)) \
         LAZY(ESYS, TSS2_RC, Esys_PolicyPCR, (ESYS_CONTEXT *a0, ESYS_TR a1, ESYS_TR a2, ESYS_TR a3, \
                 ESYS_TR a4, const TPM2B_DIGEST *a5, const TPML_PCR_SELECTION *a6), \
                 (a0, a1, a2, a3, a4, a5, a6)) \

@@ -82,6 +82,31 @@ static int gpt_copy_read(int fd, uint64_t ss, uint64_t nsect, uint64_t lba, bool
         return gpt_entries_read(fd, ss, nsect, &g->header, verify_entries, &g->entries);
 }
 
+/* Partition @partno (1-based) of an intact copy's entry array: used, and
+ * no used entry starts after it (part_plan() refuses to grow a partition
+ * that another follows). */
+static bool gpt_partition_is_last(const GptCopy *g, uint32_t partno, uint64_t *ret_start, uint64_t *ret_end) {
+        static const uint8_t unused[16] = {};
+        const uint8_t *ours;
+        uint64_t start;
+
+        if (partno == 0 || partno > g->header.n_entries)
+                return false;
+        ours = g->entries + (size_t) (partno - 1) * g->header.entry_size;
+        if (memcmp(ours, unused, 16) == 0)
+                return false;
+        start = get_le64(ours + 32);
+        for (uint32_t i = 0; i < g->header.n_entries; i++) {
+                const uint8_t *e = g->entries + (size_t) i * g->header.entry_size;
+
+                if (i != partno - 1 && memcmp(e, unused, 16) != 0 && get_le64(e + 32) > start)
+                        return false;
+        }
+        *ret_start = start;
+        *ret_end = get_le64(ours + 40);
+        return *ret_end >= start;
+}
+
 static uint64_t sysfs_u64_or_zero(const char *fmt, const char *name) {
         _cleanup_free_ char *p = NULL;
         uint64_t v = 0;
@@ -91,21 +116,32 @@ static uint64_t sysfs_u64_or_zero(const char *fmt, const char *name) {
         return v;
 }
 
-/* The no-op check of every boot but the first, without libfdisk: 1 when
- * the disk surely has nothing to grow (the plan filled in as part_plan()
- * would fill it), 0 when anything differs or is not certain — a DOS
- * label, a GPT copy that is not intact and where it belongs, an unusual
- * I/O topology — and then part_plan() decides and refuses bad input as
- * always. Intact means what libfdisk checks: both headers' CRCs and
- * MyLBAs, both entry arrays' CRCs, the backup in the last sector. */
+enum {
+        QUICK_UNSURE = 0, /* libfdisk decides, read-only first */
+        QUICK_NOOP = 1,   /* nothing to grow: the plan is filled in */
+        QUICK_GROWN = 2,  /* the disk grew under an intact GPT: a write follows */
+};
+
+/* The no-op check of every boot but the first, without libfdisk:
+ * QUICK_NOOP when the disk surely has nothing to grow (the plan filled in
+ * as part_plan() would fill it), QUICK_UNSURE when anything differs or is
+ * not certain — a DOS label, a GPT copy that is not intact and where it
+ * belongs, an unusual I/O topology — and then part_plan() decides and
+ * refuses bad input as always. Intact means what libfdisk checks: both
+ * headers' CRCs and MyLBAs, both entry arrays' CRCs, the backup in the
+ * last sector. QUICK_GROWN: the first boot on a bigger disk — the primary
+ * copy intact, its backup before the disk's last sector, our partition the
+ * last one: libfdisk will relocate the backup, so a read-only libfdisk
+ * plan before the one under the write lock would only probe the disk a
+ * second time (a libfdisk context, its blkid probe and topology ioctls:
+ * tens of ms under TCG, bench/growroot BENCH_TRACE=1). */
 static int part_quick_noop(const BlockStack *s, PartPlan *ret) {
         _cleanup_close_ int fd = -EBADF;
         GptCopy primary = {}, backup = {};
         uint64_t size, nsect, start = 0, end = 0, last_usable, grain, kernel;
         unsigned io_min = 0, io_opt = 0;
         const char *disk = strrchr(s->disk, '/') + 1;
-        int ss = 0, align = 0, r = 0;
-        bool found = false;
+        int ss = 0, align = 0, r = QUICK_UNSURE;
 
         fd = open(s->disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
@@ -121,41 +157,27 @@ static int part_quick_noop(const BlockStack *s, PartPlan *ret) {
         nsect = size / (uint64_t) ss;
         if (has_protective_mbr(fd) <= 0)
                 return 0;
+        if (gpt_copy_read(fd, ss, nsect, 1, true, &primary) < 0)
+                goto out;
+        if (primary.header.alternate < nsect - 1) {
+                if (gpt_partition_is_last(&primary, s->partno, &start, &end))
+                        r = QUICK_GROWN;
+                goto out;
+        }
         /* The backup's entry array is checked against the primary's, byte
          * for byte, and its header's CRC of it against the primary's: its
          * own CRC then follows without computing it a second time. */
-        if (gpt_copy_read(fd, ss, nsect, 1, true, &primary) < 0 || primary.header.alternate != nsect - 1 ||
+        if (primary.header.alternate != nsect - 1 ||
             gpt_copy_read(fd, ss, nsect, nsect - 1, false, &backup) < 0 || backup.header.alternate != 1 ||
             backup.header.n_entries != primary.header.n_entries ||
             backup.header.entry_size != primary.header.entry_size ||
             backup.header.entries_crc != primary.header.entries_crc ||
             memcmp(primary.entries, backup.entries, (size_t) primary.header.n_entries * primary.header.entry_size) !=
-                    0 ||
-            s->partno > primary.header.n_entries)
+                    0)
                 goto out;
 
-        for (uint32_t i = 0; i < primary.header.n_entries; i++) {
-                const uint8_t *e = primary.entries + (size_t) i * primary.header.entry_size;
-                static const uint8_t unused[16] = {};
-
-                if (memcmp(e, unused, 16) == 0)
-                        continue;
-                if (i == s->partno - 1) {
-                        start = get_le64(e + 32);
-                        end = get_le64(e + 40);
-                        found = true;
-                }
-        }
-        if (!found || end < start)
+        if (!gpt_partition_is_last(&primary, s->partno, &start, &end))
                 goto out;
-        for (uint32_t i = 0; i < primary.header.n_entries; i++) {
-                const uint8_t *e = primary.entries + (size_t) i * primary.header.entry_size;
-                static const uint8_t unused[16] = {};
-
-                /* Another partition after ours: part_plan() refuses. */
-                if (i != s->partno - 1 && memcmp(e, unused, 16) != 0 && get_le64(e + 32) > start)
-                        goto out;
-        }
 
         /* Where part_plan() would end it: the last usable sector, down to
          * a grain boundary. Nothing to do only if it ends there already
@@ -177,7 +199,7 @@ static int part_quick_noop(const BlockStack *s, PartPlan *ret) {
                 .new_end = end,
                 .kernel_size = kernel,
         };
-        r = 1;
+        r = QUICK_NOOP;
 out:
         free(primary.entries);
         free(backup.entries);
@@ -206,17 +228,13 @@ static int open_disk(const char *disk, bool write, int *ret_fd) {
         return 0;
 }
 
-int part_plan(const BlockStack *s, PartPlan *ret) {
+/* The plan libfdisk makes on the disk opened read-only. */
+static int part_plan_readonly(const BlockStack *s, PartPlan *ret) {
         _cleanup_(fdisk_unref_contextp) struct fdisk_context *c = NULL;
         _cleanup_free_ char *corrupt = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        if (part_quick_noop(s, ret) > 0) {
-                log_debug("Partition %u of '%s' ends where it can end (GPT, sysfs): nothing to do.", s->partno,
-                          s->disk);
-                return 0;
-        }
         r = open_disk(s->disk, false, &fd);
         if (r < 0)
                 return log_debug_errno(r, "Failed to open '%s': %m", s->disk);
@@ -224,6 +242,21 @@ int part_plan(const BlockStack *s, PartPlan *ret) {
         if (r < 0)
                 return r;
         return plan_on(c, fd, s, corrupt, ret);
+}
+
+static int quick_check(const BlockStack *s, PartPlan *ret) {
+        int r = part_quick_noop(s, ret);
+
+        if (r == QUICK_NOOP)
+                log_debug("Partition %u of '%s' ends where it can end (GPT, sysfs): nothing to do.", s->partno,
+                          s->disk);
+        return r;
+}
+
+int part_plan(const BlockStack *s, PartPlan *ret) {
+        if (quick_check(s, ret) == QUICK_NOOP)
+                return 0;
+        return part_plan_readonly(s, ret);
 }
 
 static int tell_kernel(int fd, const BlockStack *s, const PartPlan *p) {
@@ -255,12 +288,21 @@ int part_apply(const BlockStack *s, PartPlan *ret) {
         /* Plan read-only first: at every boot but the ones after a disk
          * growth there is nothing to do, and then the disk is neither locked
          * nor opened for writing (closing a disk opened for writing makes
-         * udev re-probe it). */
-        r = part_plan(s, &p);
-        if (r <= 0) {
-                if (r == 0)
-                        *ret = p;
-                return r;
+         * udev re-probe it). When the quick check saw the disk grown under
+         * an intact GPT, a write follows: straight to the plan under the
+         * lock, which checks everything again. */
+        r = quick_check(s, &p);
+        if (r == QUICK_NOOP) {
+                *ret = p;
+                return 0;
+        }
+        if (r != QUICK_GROWN) {
+                r = part_plan_readonly(s, &p);
+                if (r <= 0) {
+                        if (r == 0)
+                                *ret = p;
+                        return r;
+                }
         }
 
         r = open_disk(s->disk, true, &fd);

@@ -19,6 +19,9 @@
 #   bench-size DEV PART_BYTES DM_BYTES FS_BYTES
 #   bench-newest-tasks COMM...           (the newest tasks after round 1's
 #                                        cvm-growroot: who the extra tasks are)
+#   trace-KIND LINE                      (TRACE=1: strace -f -tt -T of one
+#                                        more grow, its no-op rerun and a
+#                                        `cryptsetup --key-file - resize`)
 
 . /files/growroot-lib.sh
 
@@ -191,4 +194,82 @@ if [ $# -ge 2 ] && command -v strace >/dev/null; then
         echo "noop-trace: $(wc -l </run/noop.trace) syscalls, largest gaps (s, then the syscall after it):"
         sort -n -r /run/noop.trace | head -n 12 | cut -c1-150 | sed 's/^/noop-trace /'
         check "strace round: both grew" test "$(part_bytes "$1")" -gt 1073741824 -a "$(part_bytes "$2")" -gt 1073741824
+fi
+
+# --- TRACE=1: where the time goes, syscall by syscall (not timed) ----------
+# The five disks after the strace pair. 1: cvm-growroot grows it under
+# strace -f -tt -T (every syscall: strace's stops inflate each one, under
+# TCG by ~1 ms), then reruns on it (the no-op). 2-4: grows traced with
+# --seccomp-bpf on marker syscalls only (openat, ioctl, TPM write/poll,
+# prctl): few stops, so the time between markers is close to the untraced
+# run's; three of them, as other VMs on the host make single runs jump.
+# 5: growpart, then `cryptsetup --key-file - resize` alone.
+trace_run() { # KIND STRACE-OPTION... -- CMD...
+        local kind=$1
+        shift
+        set -- strace -f -tt -T -s 64 -o /run/trace.log "$@"
+        "$@" >/run/trace.out 2>&1 </run/trace.in || {
+                echo "trace $kind: exit status $?"
+                cat /run/trace.out
+        }
+        sed "s/^/trace-$kind /" /run/trace.log
+}
+if [ "$TRACE" = 1 ] && [ $# -ge 7 ]; then
+        : >/run/trace.in
+        trace_run grow -- cvm-growroot --root="/mnt/$3" --json=short
+        trace_run noop -- cvm-growroot --root="/mnt/$3" --json=short
+        for dev in "$4" "$5" "$6"; do
+                trace_run grow-markers --seccomp-bpf -e trace=execve,openat,ioctl,write,poll,prctl,exit_group \
+                        -- cvm-growroot --root="/mnt/$dev" --json=short
+        done
+        growpart "/dev/$7" 1 >/dev/null
+        cp /files/key /run/trace.in
+        trace_run cryptsetup-resize -- cryptsetup --key-file - resize "gr-$7"
+        for dev in "$3" "$4" "$5" "$6" "$7"; do
+                check "trace round: $dev grew" test "$(dm_bytes "gr-$dev")" -gt 1073741824
+        done
+        # ld.so's own account of its startup (relocations, in TSC cycles).
+        for cmd in "cvm-growroot --version" /files/empty-dynamic "cvm-growroot --root=/mnt/$3"; do
+                LD_DEBUG=statistics $cmd 2>&1 >/dev/null | sed "s|^|trace-ldstats $cmd: |" | grep -E 'time|relocations' || true
+        done
+        # Floors: what a PBKDF2-1000 keyslot open costs (keyslot 0, the
+        # key file; systemd's token slot is the same class), next to
+        # cvm-enroll check (unseal + open); BENCH_TRACE_ALT (e.g. a static
+        # link of cvm-growroot): its no-op and --version next to ours.
+        i=0
+        while [ $i -lt "$NOOP_RUNS" ]; do
+                measure cryptsetup --key-file - --key-slot 0 open --test-passphrase "/dev/${3}1" </files/key
+                check_eq "keyslot 0 opens with the key file" 0 "$RC"
+                echo "bench-base keyslot0-test-passphrase $WALL_US $TASKS $MAXRSS_KB"
+                if [ -x /files/cvm-growroot-alt ]; then
+                        measure /files/cvm-growroot-alt --root="/mnt/$3" --json=short
+                        check_eq "no-op $i: the BENCH_TRACE_ALT binary changed nothing" "0 false" \
+                                "$RC $(json_step_field "" changed </run/out)"
+                        echo "bench-base alt-noop $WALL_US $TASKS $MAXRSS_KB"
+                        measure /files/cvm-growroot-alt --version
+                        echo "bench-base alt-version $WALL_US $TASKS $MAXRSS_KB"
+                fi
+                measure cvm-growroot --root="/mnt/$3" --json=short
+                check_eq "no-op $i: cvm-growroot changed nothing on the traced disk" "0 false" \
+                        "$RC $(json_step_field "" changed </run/out)"
+                echo "bench-base trace-disk-noop $WALL_US $TASKS $MAXRSS_KB"
+                i=$((i + 1))
+        done
+        # The same without address-space randomization: qemu 7.2's TCG
+        # keys its translated code by virtual address, so code mapped at a
+        # new address in every process (ld.so, libc, a PIE) is translated
+        # again at every exec; a static non-PIE binary reuses it. Restored
+        # right after.
+        echo 0 >/proc/sys/kernel/randomize_va_space
+        i=0
+        while [ $i -lt "$NOOP_RUNS" ]; do
+                measure /files/empty-dynamic
+                echo "bench-base noaslr-empty-dynamic $WALL_US $TASKS $MAXRSS_KB"
+                measure cvm-growroot --version
+                echo "bench-base noaslr-version $WALL_US $TASKS $MAXRSS_KB"
+                measure cvm-growroot --root="/mnt/$3" --json=short
+                echo "bench-base noaslr-noop $WALL_US $TASKS $MAXRSS_KB"
+                i=$((i + 1))
+        done
+        echo 2 >/proc/sys/kernel/randomize_va_space
 fi

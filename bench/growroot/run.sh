@@ -31,7 +31,15 @@
 # Knobs: BENCH_ROUNDS (5), BENCH_NOOP_RUNS (7), BENCH_IMAGE_MIB (256),
 # BENCH_DISK_MIB (2048), BENCH_BASELINE (another cvm-growroot binary, e.g.
 # an older build: its no-op rerun and --version are timed next to ours, in
-# the same boot, for a before/after that shares the host's load). Exit 0 when the measurement ran (goals missed
+# the same boot, for a before/after that shares the host's load), BENCH_TRACE=1
+# (with strace on the host: on five more disks, a grow and a no-op of
+# cvm-growroot under strace -f -tt -T, three grows traced on marker syscalls only,
+# `cryptsetup --key-file - resize` under strace; the traces go to the serial
+# log as "trace-KIND" lines and to $CVM_BUILDDIR/vm-logs/bench-growroot-
+# trace-KIND.txt; ld.so's LD_DEBUG=statistics; timed floors: `cryptsetup open
+# --test-passphrase` of the PBKDF2 keyslot 0, the no-op, --version and an
+# empty dynamic main() without ASLR, and, with BENCH_TRACE_ALT=PATH
+# (e.g. cvm-growroot linked statically), that binary's no-op and --version). Exit 0 when the measurement ran (goals missed
 # are reported, not failed), 1 when a run broke, 77/99 as the tests.
 # shellcheck disable=SC2016 # awk programs in single quotes, on purpose
 set -eu -o pipefail
@@ -92,6 +100,15 @@ _vm_forget_exit_action swtpm_stop "$SWTPM_PID"
 # 2 disks per round + the strace pair, all the same bytes.
 ndisks=$((2 * rounds + 2))
 [ -z "${BENCH_BASELINE:-}" ] || ndisks=$((ndisks + rounds))
+trace=0
+if [ "${BENCH_TRACE:-0}" = 1 ]; then
+        command -v strace >/dev/null || die "BENCH_TRACE=1 needs strace on the host (copied into the guest)"
+        trace=1 ndisks=$((ndisks + 5))
+        if [ -n "${BENCH_TRACE_ALT:-}" ]; then
+                cp "$BENCH_TRACE_ALT" "$VM_TMP/cvm-growroot-alt" || die "BENCH_TRACE_ALT: cannot read $BENCH_TRACE_ALT"
+                baseline_args+=(--file "$VM_TMP/cvm-growroot-alt")
+        fi
+fi
 disks="" disk_args=() letters=abcdefghijklmnopqrstuvwxyz
 [ "$ndisks" -le 26 ] || die "BENCH_ROUNDS too big: $ndisks disks"
 for i in $(seq 0 $((ndisks - 1))); do
@@ -108,10 +125,21 @@ vm_run --scenario "$src/bench/growroot/guest.sh" \
         --file "$VM_TMP/empty-static" --file "$VM_TMP/empty-dynamic" "${baseline_args[@]}" \
         --file "$VM_TMP/key" --file "$VM_TMP/sums" \
         --env "DISKS=${disks# }" --env "ROUNDS=$rounds" --env "NOOP_RUNS=$noop_runs" \
+        --env "TRACE=$trace" \
         --tpm-state "$tpm" "${disk_args[@]}" --timeout 1200
 
 log=$VM_TMP/bench.txt
 _vm_log_text | grep -E '^bench' >"$log" || die "no bench lines in $VM_LOG"
+if [ "$trace" = 1 ]; then
+        for kind in grow noop grow-markers cryptsetup-resize ldstats; do
+                _vm_log_text | sed -n "s/^trace-$kind //p" >"$CVM_BUILDDIR/vm-logs/bench-growroot-trace-$kind.txt"
+                echo "strace -f -tt -T of $kind: $(wc -l <"$CVM_BUILDDIR/vm-logs/bench-growroot-trace-$kind.txt") lines in" \
+                        "$CVM_BUILDDIR/vm-logs/bench-growroot-trace-$kind.txt"
+        done
+        echo "where a grow's time goes (bench/growroot/trace-phases.py):"
+        python3 "$src/bench/growroot/trace-phases.py" "$CVM_BUILDDIR/vm-logs/bench-growroot-trace-grow-markers.txt" ||
+                echo "(trace-phases.py could not split the traces)"
+fi
 
 # median FIELD AWK-FILTER: the median of column FIELD of the lines matching
 # (the filters are awk, hence single-quoted).
@@ -177,6 +205,19 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
                 "$(msm 3 '$1 == "bench-base" && $2 == "baseline-noop"')"
         printf '%-44s %16s\n' "  baseline --version" "$(msm 3 '$1 == "bench-base" && $2 == "baseline-version"')"
         printf '%-44s %12s\n' "baseline no-op peak RSS, MiB" "$(mib "$(median 5 '$1 == "bench-base" && $2 == "baseline-noop"')")"
+fi
+[ "$trace" = 0 ] || printf '%-44s %16s\n' "  floor: cryptsetup open --test-passphrase" \
+        "$(msm 3 '$1 == "bench-base" && $2 == "keyslot0-test-passphrase"')"
+[ "$trace" = 0 ] || printf '%-44s %16s\n' "    (keyslot 0, PBKDF2 1000; ms)" ""
+[ "$trace" = 0 ] || printf '%-44s %16s\n' "  no-op rerun on the traced disk" "$(msm 3 '$1 == "bench-base" && $2 == "trace-disk-noop"')"
+if [ "$trace" = 1 ]; then
+        for b in empty-dynamic version noop; do
+                printf '%-44s %16s\n' "  without ASLR: $b" "$(msm 3 "\$1 == \"bench-base\" && \$2 == \"noaslr-$b\"")"
+        done
+fi
+if [ -n "${BENCH_TRACE_ALT:-}" ]; then
+        printf '%-44s %16s\n' "  BENCH_TRACE_ALT no-op rerun (same disk)" "$(msm 3 '$1 == "bench-base" && $2 == "alt-noop"')"
+        printf '%-44s %16s\n' "  BENCH_TRACE_ALT --version" "$(msm 3 '$1 == "bench-base" && $2 == "alt-version"')"
 fi
 printf '%-44s %12s\n' "yardstick: cvm-enroll check (TPM unseal +" ""
 printf '%-44s %12s\n' "  open the token's keyslot, no resize), ms" \
