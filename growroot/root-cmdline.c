@@ -47,6 +47,7 @@ static int cmdline_foreach(const char *cmdline, int (*fn)(const char *w, size_t 
 
 struct lookup {
         const char *key; /* or the whole word */
+        bool last;       /* keep looking: the last KEY= wins */
         char *value;
 };
 
@@ -65,26 +66,34 @@ static int match_key(const char *w, size_t n, void *userdata) {
 
         if (n <= kl || strncmp(w, l->key, kl) != 0 || w[kl] != '=')
                 return 0;
+        free(l->value);
         l->value = strndup(w + kl + 1, n - kl - 1);
-        return l->value ? 1 : -ENOMEM;
+        if (!l->value)
+                return -ENOMEM;
+        return l->last ? 0 : 1;
 }
 
-/* The first value of KEY=. */
-static int cmdline_value(const char *cmdline, const char *key, char **ret) {
-        struct lookup l = { .key = key };
+/* The first (or with @last the last) value of KEY=. */
+static int cmdline_value(const char *cmdline, const char *key, bool last, char **ret) {
+        struct lookup l = { .key = key, .last = last };
         int r = cmdline_foreach(cmdline, match_key, &l);
-        if (r > 0)
-                *ret = l.value;
-        return r;
+        if (r < 0) {
+                free(l.value);
+                return r;
+        }
+        if (!l.value)
+                return 0;
+        *ret = l.value;
+        return 1;
 }
 
 int cmdline_root_spec(const char *cmdline, char **ret) {
         _cleanup_free_ char *v = NULL;
         int r;
 
-        r = cmdline_value(cmdline, "rd.luks.uuid", &v);
+        r = cmdline_value(cmdline, "rd.luks.uuid", /* last= */ false, &v);
         if (r == 0) {
-                r = cmdline_value(cmdline, "rd.luks.name", &v);
+                r = cmdline_value(cmdline, "rd.luks.name", /* last= */ false, &v);
                 if (r > 0)
                         v[strcspn(v, "=")] = 0; /* UUID=NAME → UUID */
         }
@@ -95,7 +104,11 @@ int cmdline_root_spec(const char *cmdline, char **ret) {
                 const char *uuid = strncmp(v, "luks-", 5) == 0 ? v + 5 : v;
                 return asprintf(ret, "UUID=%s", uuid) < 0 ? -ENOMEM : 0;
         }
-        r = cmdline_value(cmdline, "root", &v);
+        /* Several root=: the last one counts, for the kernel and for
+         * systemd's fstab generator (a boot loader appends to the image's
+         * command line). Several rd.luks.uuid= are several volumes: the
+         * first is taken as the root's. */
+        r = cmdline_value(cmdline, "root", /* last= */ true, &v);
         if (r < 0)
                 return r;
         if (r == 0 || streq(v, "/dev/root"))

@@ -74,6 +74,12 @@ expect "root=PARTLABEL=root-a" "/dev/disk/by-partlabel/root-a"
 expect "root=/dev/vda2" /dev/vda2
 expect "root=/dev/disk/by-path/pci-0000:00:04.0-part2" /dev/disk/by-path/pci-0000:00:04.0-part2
 expect "root=/dev//vda2" /dev//vda2
+# Several root=: the last one counts (the kernel's and systemd's rule: a
+# boot loader appends to the image's command line).
+expect "root=/dev/vda1 ro root=PARTUUID=$uuid" "/dev/disk/by-partuuid/$uuid"
+expect_none "root=PARTUUID=$uuid root=/dev/root"
+# Several rd.luks.uuid= are several volumes: the first is the root's.
+expect "rd.luks.uuid=$uuid rd.luks.uuid=0b7c9a5e-0000-4000-8000-000000000001" "/dev/disk/by-uuid/$uuid"
 # Awkward labels: udev names the link with "\xNN" for "/", "\", "%", "$",
 # '"' (not for "#+-.:=@_" nor UTF-8); systemd then escapes the link's path.
 expect "root=LABEL=my-root" /dev/disk/by-label/my-root
