@@ -26,21 +26,33 @@ int proc_cmdline_read(char **ret) {
         return 0;
 }
 
-/* Calls @fn for each word (kernel syntax: separated by white space; the
- * keys read here need no quoting) until it returns non-zero. */
+#define WHITESPACE " \t\n"
+
+/* Calls @fn for each word until it returns non-zero. Kernel syntax: words
+ * separated by white space, which double quotes protect (root="LABEL=a b"
+ * or root=LABEL="a b"); the quotes are not part of the value, for the
+ * kernel and for systemd alike. */
 static int cmdline_foreach(const char *cmdline, int (*fn)(const char *w, size_t n, void *u), void *userdata) {
+        _cleanup_free_ char *word = malloc(strlen(cmdline) + 1);
+
+        if (!word)
+                return -ENOMEM;
         for (const char *p = cmdline; *p;) {
-                size_t n;
+                bool quoted = false;
+                size_t n = 0;
                 int r;
 
-                p += strspn(p, " \t\n");
-                n = strcspn(p, " \t\n");
+                p += strspn(p, WHITESPACE);
+                for (; *p && (quoted || !strchr(WHITESPACE, *p)); p++)
+                        if (*p == '"')
+                                quoted = !quoted;
+                        else
+                                word[n++] = *p;
                 if (n > 0) {
-                        r = fn(p, n, userdata);
+                        r = fn(word, n, userdata);
                         if (r != 0)
                                 return r;
                 }
-                p += n;
         }
         return 0;
 }
@@ -87,15 +99,31 @@ static int cmdline_value(const char *cmdline, const char *key, bool last, char *
         return 1;
 }
 
+static bool is_false(const char *v) {
+        return streq(v, "0") || streq(v, "no") || streq(v, "false") || streq(v, "off");
+}
+
+static bool luks_disabled(const char *cmdline) {
+        _cleanup_free_ char *rd = NULL, *all = NULL;
+
+        if (cmdline_value(cmdline, "rd.luks", /* last= */ true, &rd) > 0 && is_false(rd))
+                return true;
+        return cmdline_value(cmdline, "luks", /* last= */ true, &all) > 0 && is_false(all);
+}
+
 int cmdline_root_spec(const char *cmdline, char **ret) {
         _cleanup_free_ char *v = NULL;
-        int r;
+        int r = 0;
 
-        r = cmdline_value(cmdline, "rd.luks.uuid", /* last= */ false, &v);
-        if (r == 0) {
-                r = cmdline_value(cmdline, "rd.luks.name", /* last= */ false, &v);
-                if (r > 0)
-                        v[strcspn(v, "=")] = 0; /* UUID=NAME → UUID */
+        /* rd.luks=0 (or luks=0): the initrd opens no LUKS volume, the root
+         * is root=, as for systemd-cryptsetup-generator. */
+        if (!luks_disabled(cmdline)) {
+                r = cmdline_value(cmdline, "rd.luks.uuid", /* last= */ false, &v);
+                if (r == 0) {
+                        r = cmdline_value(cmdline, "rd.luks.name", /* last= */ false, &v);
+                        if (r > 0)
+                                v[strcspn(v, "=")] = 0; /* UUID=NAME → UUID */
+                }
         }
         if (r < 0)
                 return r;

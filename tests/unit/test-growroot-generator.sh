@@ -3,8 +3,10 @@
 # cvm-growroot-generator: the drop-in it writes for cvm-growroot-initrd.service
 # from the kernel command line ($CVM_PROC_CMDLINE stands in for
 # /proc/cmdline, $CVM_IN_INITRD=1 for /etc/initrd-release). The device
-# unit names are checked against systemd's own `systemd-escape --path`; the
-# udev link names and the ExecStart= lines are written out by hand here.
+# unit names are checked against systemd's own `systemd-escape --path`; for
+# root=, the device is also checked against the one systemd-fstab-generator
+# mounts as /sysroot from the same command line (quoting, several root=);
+# the other udev link names and the ExecStart= lines are written out by hand.
 # shellcheck disable=SC2016 # labels and paths with a literal "$", on purpose
 set -eu -o pipefail
 . "$(dirname "$0")/../lib/common.sh"
@@ -24,6 +26,26 @@ run_gen() {
         rm -rf "$out"
         mkdir "$out"
         env CVM_IN_INITRD=1 CVM_PROC_CMDLINE="$cmdline" "$@" "$gen" "$out" "$out.early" "$out.late"
+}
+
+# as_fstab CMDLINE: the device systemd-fstab-generator (in initrd mode)
+# mounts as /sysroot for CMDLINE, "-" when it mounts none.
+fstab_gen=/lib/systemd/system-generators/systemd-fstab-generator
+as_fstab() {
+        local d=$tmp/fstab
+        rm -rf "$d" && mkdir -p "$d/a" "$d/b" "$d/c"
+        SYSTEMD_LOG_LEVEL=err SYSTEMD_IN_INITRD=1 SYSTEMD_PROC_CMDLINE="$1" "$fstab_gen" "$d/a" "$d/b" "$d/c" || :
+        sed -n 's/^What=//p' "$d"/*/sysroot.mount 2>/dev/null | grep . || echo -
+}
+
+# expect_fstab CMDLINE DEVNODE: expect, and systemd-fstab-generator agrees.
+expect_fstab() {
+        if [ -x "$fstab_gen" ]; then
+                check_eq "[$1] systemd-fstab-generator mounts the same device" "$2" "$(as_fstab "$1")"
+        else
+                echo "# $fstab_gen missing: [$1] not compared with systemd"
+        fi
+        expect "$1" "$2"
 }
 
 # expect CMDLINE DEVNODE: the drop-in orders and binds the unit to
@@ -68,26 +90,38 @@ expect "rd.luks.uuid=$uuid root=/dev/mapper/luks-$uuid" "/dev/disk/by-uuid/$uuid
 expect "quiet rd.luks.uuid=luks-$uuid" "/dev/disk/by-uuid/$uuid"
 expect_exec "rd.luks.uuid=$uuid" "\"--device=/dev/disk/by-uuid/$uuid\""
 # A plain root.
-expect "root=UUID=$uuid ro" "/dev/disk/by-uuid/$uuid"
-expect "root=PARTUUID=$uuid" "/dev/disk/by-partuuid/$uuid"
-expect "root=PARTLABEL=root-a" "/dev/disk/by-partlabel/root-a"
-expect "root=/dev/vda2" /dev/vda2
-expect "root=/dev/disk/by-path/pci-0000:00:04.0-part2" /dev/disk/by-path/pci-0000:00:04.0-part2
-expect "root=/dev//vda2" /dev//vda2
+expect_fstab "root=UUID=$uuid ro" "/dev/disk/by-uuid/$uuid"
+expect_fstab "root=PARTUUID=$uuid" "/dev/disk/by-partuuid/$uuid"
+expect_fstab "root=PARTLABEL=root-a" "/dev/disk/by-partlabel/root-a"
+expect_fstab "root=/dev/vda2" /dev/vda2
+expect_fstab "root=/dev/disk/by-path/pci-0000:00:04.0-part2" /dev/disk/by-path/pci-0000:00:04.0-part2
+expect_fstab "root=/dev//vda2" /dev//vda2
 # Several root=: the last one counts (the kernel's and systemd's rule: a
 # boot loader appends to the image's command line).
-expect "root=/dev/vda1 ro root=PARTUUID=$uuid" "/dev/disk/by-partuuid/$uuid"
+expect_fstab "root=/dev/vda1 ro root=PARTUUID=$uuid" "/dev/disk/by-partuuid/$uuid"
 expect_none "root=PARTUUID=$uuid root=/dev/root"
 # Several rd.luks.uuid= are several volumes: the first is the root's.
+# rd.luks=0 / luks=0: no LUKS volume opened in the initrd, root= counts.
+expect "rd.luks.uuid=$uuid rd.luks=0 root=PARTUUID=$uuid" "/dev/disk/by-partuuid/$uuid"
+expect "luks=no rd.luks.name=$uuid=root root=/dev/vda2" /dev/vda2
+expect "rd.luks=1 rd.luks.uuid=$uuid root=/dev/vda2" "/dev/disk/by-uuid/$uuid"
+expect_none "rd.luks=0 rd.luks.uuid=$uuid"
+# Double quotes keep white space in a value and are not part of it.
+expect_fstab 'root="LABEL=a b" ro' '/dev/disk/by-label/a\x20b'
+expect_fstab 'quiet root=LABEL="my root" rw' '/dev/disk/by-label/my\x20root'
+expect_none 'root="/dev/root"'
+expect_none 'cvm.growroot="0" root=/dev/vda2'
 expect "rd.luks.uuid=$uuid rd.luks.uuid=0b7c9a5e-0000-4000-8000-000000000001" "/dev/disk/by-uuid/$uuid"
-# Awkward labels: udev names the link with "\xNN" for "/", "\", "%", "$",
-# '"' (not for "#+-.:=@_" nor UTF-8); systemd then escapes the link's path.
-expect "root=LABEL=my-root" /dev/disk/by-label/my-root
-expect "root=LABEL=a/b" '/dev/disk/by-label/a\x2fb'
-expect 'root=LABEL=a\b' '/dev/disk/by-label/a\x5cb'
-expect 'root=LABEL=x%y$z"' '/dev/disk/by-label/x\x25y\x24z\x22'
-expect "root=LABEL=.hidden" /dev/disk/by-label/.hidden
-expect "root=LABEL=über:root_1.0#+=@" "/dev/disk/by-label/über:root_1.0#+=@"
+# Awkward labels: udev names the link with "\xNN" for "/", "\", "%", "$"
+# (not for "#+-.:=@_" nor UTF-8); systemd then escapes the link's path. A
+# '"' cannot be named: it quotes, and an unclosed one is dropped (systemd).
+expect_fstab "root=LABEL=my-root" /dev/disk/by-label/my-root
+expect_fstab "root=LABEL=a/b" '/dev/disk/by-label/a\x2fb'
+expect_fstab 'root=LABEL=a\b' '/dev/disk/by-label/a\x5cb'
+expect_fstab 'root=LABEL=x%y$z' '/dev/disk/by-label/x\x25y\x24z'
+expect_fstab 'root=LABEL=x%y$z"' '/dev/disk/by-label/x\x25y\x24z'
+expect_fstab "root=LABEL=.hidden" /dev/disk/by-label/.hidden
+expect_fstab "root=LABEL=über:root_1.0#+=@" "/dev/disk/by-label/über:root_1.0#+=@"
 # ... and in ExecStart=, where systemd would unescape "\x2f" and expand
 # "%" and "$": a backslash doubled, "%" and "$" doubled.
 expect_exec "root=LABEL=a/b" '"--device=/dev/disk/by-label/a\\x2fb"'
