@@ -133,14 +133,18 @@ noop_ours() {
         measure cvm-growroot --version
         echo "bench-start $WALL_US $TASKS $MAXRSS_KB"
 }
+# noop_other BIN MNT LABEL: another cvm-growroot binary's no-op rerun on
+# MNT and its --version, as "bench-base LABEL-noop" / "LABEL-version".
+noop_other() {
+        [ -x "$1" ] || return 0
+        measure "$1" --root="$2" --json=short
+        check_eq "no-op $i: the $3 binary changed nothing" "0 false" "$RC $(json_step_field "" changed </run/out)"
+        echo "bench-base $3-noop $WALL_US $TASKS $MAXRSS_KB"
+        measure "$1" --version
+        echo "bench-base $3-version $WALL_US $TASKS $MAXRSS_KB"
+}
 noop_baseline() {
-        [ -x /files/cvm-growroot-baseline ] || return 0
-        measure /files/cvm-growroot-baseline --root="/mnt/$last_a" --json=short
-        check_eq "no-op $i: the baseline binary changed nothing" "0 false" \
-                "$RC $(json_step_field "" changed </run/out)"
-        echo "bench-base baseline-noop $WALL_US $TASKS $MAXRSS_KB"
-        measure /files/cvm-growroot-baseline --version
-        echo "bench-base baseline-version $WALL_US $TASKS $MAXRSS_KB"
+        noop_other /files/cvm-growroot-baseline "/mnt/$last_a" baseline
 }
 i=0
 while [ $i -lt "$NOOP_RUNS" ]; do
@@ -241,14 +245,7 @@ if [ "$TRACE" = 1 ] && [ $# -ge 7 ]; then
                 measure cryptsetup --key-file - --key-slot 0 open --test-passphrase "/dev/${3}1" </files/key
                 check_eq "keyslot 0 opens with the key file" 0 "$RC"
                 echo "bench-base keyslot0-test-passphrase $WALL_US $TASKS $MAXRSS_KB"
-                if [ -x /files/cvm-growroot-alt ]; then
-                        measure /files/cvm-growroot-alt --root="/mnt/$3" --json=short
-                        check_eq "no-op $i: the BENCH_TRACE_ALT binary changed nothing" "0 false" \
-                                "$RC $(json_step_field "" changed </run/out)"
-                        echo "bench-base alt-noop $WALL_US $TASKS $MAXRSS_KB"
-                        measure /files/cvm-growroot-alt --version
-                        echo "bench-base alt-version $WALL_US $TASKS $MAXRSS_KB"
-                fi
+                noop_other /files/cvm-growroot-alt "/mnt/$3" alt
                 measure cvm-growroot --root="/mnt/$3" --json=short
                 check_eq "no-op $i: cvm-growroot changed nothing on the traced disk" "0 false" \
                         "$RC $(json_step_field "" changed </run/out)"
