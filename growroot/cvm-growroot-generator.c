@@ -167,6 +167,11 @@ static int run(int argc, char *argv[]) {
                 return 0;
         }
         r = unit_name_from_path(devnode, ".device", &unit);
+        if (r == -ENAMETOOLONG) {
+                log_notice("The unit name of '%s' is too long to be named here: " UNIT " will look for it itself.",
+                           devnode);
+                return 0;
+        }
         if (r < 0)
                 return log_error_errno(r, "Cannot name the unit of '%s': %m", devnode);
         return write_dropin(argv[1], devnode, unit);

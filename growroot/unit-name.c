@@ -46,6 +46,11 @@ int unit_name_from_path(const char *path, const char *suffix, char **ret) {
         if (t == name)
                 *t++ = '-'; /* the root directory */
         strcpy(t, suffix);
+        /* PID 1 gives a longer name a hash in place of its tail (systemd's
+         * unit_name_hash_long()), which systemd-escape does not print: no
+         * name we could write would be the unit's. */
+        if (strlen(name) >= UNIT_NAME_MAX)
+                return -ENAMETOOLONG;
         *ret = TAKE_PTR(name);
         return 0;
 }

@@ -127,6 +127,15 @@ expect_fstab "root=LABEL=über:root_1.0#+=@" "/dev/disk/by-label/über:root_1.0#
 expect_exec "root=LABEL=a/b" '"--device=/dev/disk/by-label/a\\x2fb"'
 expect_exec 'root=/dev/disk/by-id/we%ird$x' '"--device=/dev/disk/by-id/we%%ird$$x"'
 
+# A device unit name of 256 bytes or more is hashed by PID 1 (systemd-escape
+# prints it unhashed): no drop-in, the unit polls for the device itself.
+long=$(printf 'x%.0s' $(seq 1 230))
+check "a 230-byte label's unit name is over 255 bytes" \
+        test "$(systemd-escape --path --suffix=device "/dev/disk/by-label/$long" | wc -c)" -gt 256
+expect_none "root=LABEL=$long"
+long=$(printf 'x%.0s' $(seq 1 200))
+expect_fstab "root=LABEL=$long" "/dev/disk/by-label/$long"
+
 # Nothing to do.
 expect_none "root=UUID=$uuid cvm.growroot=0"
 expect_none "cvm.growroot=0 rd.luks.uuid=$uuid"
