@@ -78,6 +78,15 @@ static int match_key(const char *w, size_t n, void *userdata) {
 
         if (n <= kl || strncmp(w, l->key, kl) != 0 || w[kl] != '=')
                 return 0;
+        if (n == kl + 1) {
+                /* "KEY=" names nothing: as the last one it unsets KEY
+                 * (root= then names no device), else it is passed over. */
+                if (l->last) {
+                        free(l->value);
+                        l->value = NULL;
+                }
+                return 0;
+        }
         free(l->value);
         l->value = strndup(w + kl + 1, n - kl - 1);
         if (!l->value)
@@ -130,6 +139,8 @@ int cmdline_root_spec(const char *cmdline, char **ret) {
         if (r > 0) {
                 /* systemd accepts "luks-UUID" too. */
                 const char *uuid = strncmp(v, "luks-", 5) == 0 ? v + 5 : v;
+                if (!*uuid)
+                        return -ENODEV;
                 return asprintf(ret, "UUID=%s", uuid) < 0 ? -ENOMEM : 0;
         }
         /* Several root=: the last one counts, for the kernel and for

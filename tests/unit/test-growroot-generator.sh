@@ -142,6 +142,11 @@ expect_none "cvm.growroot=0 rd.luks.uuid=$uuid"
 expect_none "quiet splash"
 expect_none "root=/dev/root"
 expect_none "root=UUID="
+# "root=" names no device: as the last root= it unsets the earlier one.
+expect_none "root=/dev/vda2 root="
+expect_fstab "root= root=/dev/vda2" /dev/vda2
+expect "rd.luks.uuid= rd.luks.uuid=$uuid" "/dev/disk/by-uuid/$uuid"
+expect_none "rd.luks.uuid=luks-"
 expect_none "root=ZFS=rpool/root"
 if [ -e /etc/initrd-release ]; then
         echo "# /etc/initrd-release exists here: the not-in-initrd case runs with CVM_IN_INITRD=0 only"
