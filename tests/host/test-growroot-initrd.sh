@@ -19,11 +19,14 @@ tmp=$(test_tmpdir)
 at_exit rm -rf "$tmp"
 
 MiB=1048576
-partuuid=0f2d4c1e-5b6a-4e7f-8a9b-1c2d3e4f5a6b
-luksuuid=7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+# Fresh ones each run: blkid must find this run's loop device and no other
+# (a second run at the same time, an image left attached).
+partuuid=$(cat /proc/sys/kernel/random/uuid)
+luksuuid=$(cat /proc/sys/kernel/random/uuid)
+partlabel=cvm-root-${partuuid:0:8}
 IMG=$tmp/disk.img
 truncate -s $((64 * MiB)) "$IMG"
-printf 'label: gpt\nstart=2048, size=65536, uuid=%s, name=cvm-root\n' "$partuuid" | sfdisk -q "$IMG" >/dev/null
+printf 'label: gpt\nstart=2048, size=65536, uuid=%s, name=%s\n' "$partuuid" "$partlabel" | sfdisk -q "$IMG" >/dev/null
 loop_attach "$IMG"
 [ -b "${LOOP}p1" ] || die "partx did not add '${LOOP}p1'"
 head -c 32 /dev/urandom >"$tmp/key"
@@ -45,7 +48,7 @@ found() {
 found "root=/dev/mapper/root rw rd.luks.name=$luksuuid=root rd.luks.options=tpm2-device=auto"
 found "rd.luks.uuid=luks-$luksuuid"
 found "root=PARTUUID=$partuuid"
-found "root=PARTLABEL=cvm-root"
+found "root=PARTLABEL=$partlabel"
 found "root=${LOOP}p1"
 
 rc=0
