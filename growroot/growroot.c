@@ -160,6 +160,16 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return fail(r, "resolve the device stack");
         (void) log_set_field("CVM_DEVICE", s.disk);
+        if (arg_initrd) {
+                /* Which device the initrd run grows, and who chose it: the
+                 * generator (--device=) or our own command-line lookup. */
+                const char *from = initrd_device ? "found from the kernel command line" : "--device=";
+                if (s.partno > 0)
+                        log_info("Root device '%s' (%s): partition %u of %s.", arg_device, from, s.partno, s.disk);
+                else
+                        log_info("Root device '%s' (%s): the whole disk %s, no partition to grow.", arg_device,
+                                 from, s.disk);
+        }
         json_object_object_add(out, "disk", json_object_new_string(s.disk));
         if (s.part_device)
                 json_object_object_add(out, "partition", json_object_new_string(s.part_device));

@@ -146,16 +146,18 @@ unit_log() {
 
 # initrd_unit_order: with cvm-growroot-generator's drop-in, PID 1 starts
 # cvm-growroot-initrd once the LUKS2 partition's device unit is up, and
-# runs it with --device=. Prints "DEVICE_FOUND_USEC STARTING_USEC CMDLINE"
+# runs it with --device=. Prints "DEVICE_FOUND_USEC STARTING_USEC ROOT_LINE"
 # from this boot's journal (PID 1's job-done message for the device unit,
-# its "Starting" message for ours, the _CMDLINE journald recorded for
-# cvm-growroot's own messages); "-" for what is missing.
+# its "Starting" message for ours, cvm-growroot's "Root device ..." line,
+# which names the device and where it came from; not journald's _CMDLINE,
+# which it misses when the process has exited before it reads /proc);
+# "-" for what is missing.
 initrd_unit_order() {
         local dev
         dev=$(systemd-escape --path --suffix=device "/dev/disk/by-uuid/$(cat "$IMG/luks-uuid")")
         guest_ssh journalctl -b -o json | python3 -c '
 import json, sys
-dev, found, starting, cmdline = sys.argv[1], "-", "-", "-"
+dev, found, starting, root = sys.argv[1], "-", "-", "-"
 for line in sys.stdin:
     e = json.loads(line)
     if e.get("_PID") == "1" and e.get("UNIT") == dev and e.get("JOB_TYPE") == "start" \
@@ -164,10 +166,12 @@ for line in sys.stdin:
     if e.get("_PID") == "1" and e.get("UNIT") == "cvm-growroot-initrd.service" \
             and e.get("MESSAGE_ID") == "7d4958e842da4a758f6c1cdc7b36dcc5" and starting == "-":
         starting = e["__MONOTONIC_TIMESTAMP"]
-    if e.get("SYSLOG_IDENTIFIER") == "cvm-growroot" and e.get("_SYSTEMD_UNIT") == "cvm-growroot-initrd.service" \
-            and cmdline == "-":
-        cmdline = e.get("_CMDLINE", "-")
-print(found, starting, cmdline)' "$dev"
+    # Only an --initrd run says "Root device"; not by _SYSTEMD_UNIT, which
+    # journald, too, reads from /proc (of a process that may be gone).
+    if e.get("SYSLOG_IDENTIFIER") == "cvm-growroot" and str(e.get("MESSAGE", "")).startswith("Root device ") \
+            and root == "-":
+        root = e["MESSAGE"]
+print(found, starting, root)' "$dev"
 }
 
 # The root volume's LUKS2 metadata, as cryptsetup dumps it.
@@ -341,13 +345,13 @@ main() {
                 contains "$(unit_log cvm-growroot-initrd.service)" "partition  grew"
         # ... started by systemd once the device was there (the generator's
         # Requires=/After=), told which device (--device=), not polling.
-        read -r t_dev t_start cmdline1 <<<"$(initrd_unit_order)"
-        echo "boot 1: device unit up at ${t_dev} us, cvm-growroot-initrd starting at ${t_start} us: $cmdline1"
+        read -r t_dev t_start root1 <<<"$(initrd_unit_order)"
+        echo "boot 1: device unit up at ${t_dev} us, cvm-growroot-initrd starting at ${t_start} us: $root1"
         check "boot 1: PID 1 logged the LUKS2 partition's device unit coming up" test "$t_dev" != -
         check "boot 1: cvm-growroot-initrd started after its device appeared" \
                 eval '[ "$t_dev" != - ] && [ "$t_start" != - ] && [ "$t_dev" -le "$t_start" ]'
         check_eq "boot 1: cvm-growroot-initrd ran with the generator's --device=" \
-                "/usr/bin/cvm-growroot --initrd --device=/dev/disk/by-uuid/$(cat "$IMG/luks-uuid")" "$cmdline1"
+                "Root device '/dev/disk/by-uuid/$(cat "$IMG/luks-uuid")' (--device=): partition 1 of /dev/vda." "$root1"
         check_finalize "boot 1"
         for st in cvm-enroll-firstboot.service cvm-growroot.service cvm-authcheck.service; do
                 check_eq "boot 1: $st ran and succeeded" "ConditionResult=yes ExecMainStatus=0 Result=success" \
