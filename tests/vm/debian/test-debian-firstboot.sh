@@ -168,9 +168,11 @@ for line in sys.stdin:
         starting = e["__MONOTONIC_TIMESTAMP"]
     # Only an --initrd run says "Root device"; not by _SYSTEMD_UNIT, which
     # journald, too, reads from /proc (of a process that may be gone).
-    if e.get("SYSLOG_IDENTIFIER") == "cvm-growroot" and str(e.get("MESSAGE", "")).startswith("Root device ") \
-            and root == "-":
-        root = e["MESSAGE"]
+    # On stderr, the line reads "cvm-growroot: Root device ...".
+    msg = e.get("MESSAGE", "")
+    i = msg.find("Root device \x27") if isinstance(msg, str) else -1
+    if e.get("SYSLOG_IDENTIFIER") == "cvm-growroot" and i >= 0 and root == "-":
+        root = msg[i:]
 print(found, starting, root)' "$dev"
 }
 
