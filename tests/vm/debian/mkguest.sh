@@ -715,6 +715,22 @@ deb_cvm_image() {
         DEB_DISK_FN=deb_disk_luks deb_guest_image "$out" deb_customize_cvm "$@"
 }
 
+# deb_luks_summary [offset]: cryptsetup's LUKS2 JSON metadata on stdin (not
+# our tools' view of it) as "SLOTS|TOKENS", tokens as TYPE:SLOTS:temp=BOOL;
+# with "offset", "|DATA_OFFSET_SECTORS" after them.
+deb_luks_summary() {
+        python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+slots = ",".join(sorted(m["keyslots"]))
+toks = ",".join("%s:%s:temp=%s" % (t["type"], "+".join(t["keyslots"]), bool(t.get("cvm-temporary")))
+                for _, t in sorted(m["tokens"].items()))
+out = slots + "|" + toks
+if sys.argv[1:] == ["offset"]:
+    out += "|%d" % (int(m["segments"]["0"]["offset"]) // 512)
+print(out)' "$@"
+}
+
 deb_main() {
         [ $# = 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
         _deb_time deb_guest_image "$1"

@@ -76,18 +76,6 @@ sizes() {
                   awk -F: "/^Block count/ { c = \$2 } /^Block size/ { s = \$2 } END { printf \"%.0f\", c * s }")'
 }
 
-# From cryptsetup's JSON (not our tools): "SLOTS|TOKENS|DATA_OFFSET_SECTORS",
-# tokens as TYPE:SLOTS:temp=BOOL.
-luks_summary() {
-        python3 -c '
-import json, sys
-m = json.load(sys.stdin)
-slots = ",".join(sorted(m["keyslots"]))
-toks = ",".join("%s:%s:temp=%s" % (t["type"], "+".join(t["keyslots"]), bool(t.get("cvm-temporary")))
-                for _, t in sorted(m["tokens"].items()))
-print("%s|%s|%d" % (slots, toks, int(m["segments"]["0"]["offset"]) // 512))'
-}
-
 # never_started UNIT: systemd has no start of UNIT in this boot.
 never_started() {
         [ "$(ci_ssh systemctl show -p ExecMainStartTimestampMonotonic --value "$1")" = 0 ]
@@ -130,7 +118,7 @@ import json, sys
 t = [t for t in json.load(sys.stdin)["tokens"].values() if t["type"] == "cvm-tpm2-import"]
 print(t[0]["keyslots"][0] if len(t) == 1 and len(t[0]["keyslots"]) == 1 else "")')
                 echo "$kind image: keyslots|tokens|data offset:" \
-                        "$(cryptsetup luksDump --dump-json-metadata "$VM_TMP/header-$kind" | luks_summary)"
+                        "$(cryptsetup luksDump --dump-json-metadata "$VM_TMP/header-$kind" | deb_luks_summary offset)"
                 check "$kind: the image has one cvm-tpm2-import token on a slot of its own" \
                         eval '[[ $want_slot =~ ^[1-9][0-9]*$ ]]'
                 want_token=$(cryptsetup luksDump --dump-json-metadata "$VM_TMP/header-$kind" | python3 -c '
@@ -183,7 +171,7 @@ print(" ".join(i for i, t in json.load(sys.stdin)["tokens"].items() if t["type"]
 
         # Sizes against the disk qemu was given (the partition starts at
         # 1 MiB and ends at the last MiB boundary before the backup GPT).
-        summary=$(ci_ssh cryptsetup luksDump --dump-json-metadata /dev/vda1 | luks_summary)
+        summary=$(ci_ssh cryptsetup luksDump --dump-json-metadata /dev/vda1 | deb_luks_summary offset)
         # shellcheck disable=SC2034 # toks is read by the eval'd check below
         IFS='|' read -r slots toks off <<<"$summary"
         echo "$kind: LUKS2 keyslots|tokens|data offset: $summary"

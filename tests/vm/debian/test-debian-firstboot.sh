@@ -200,18 +200,6 @@ check_grown() {
         check_eq "$what: ext4 spans the LUKS2 mapping" $((dm * 512)) "$fs"
 }
 
-# LUKS2 keyslots/tokens from cryptsetup's JSON: prints "SLOTS|TOKENS" as
-# "1|systemd-tpm2:1:temp=False"; independent of cvm-enroll's own output.
-luks_summary() {
-        python3 -c '
-import json, sys
-m = json.load(sys.stdin)
-slots = ",".join(sorted(m["keyslots"]))
-toks = ",".join("%s:%s:temp=%s" % (t["type"], "+".join(t["keyslots"]), bool(t.get("cvm-temporary")))
-                for _, t in sorted(m["tokens"].items()))
-print(slots + "|" + toks)'
-}
-
 # The root's LUKS2 header (the partition starts at 1 MiB, mkdisk_luks_gpt
 # reserves 32 MiB for it) as a file cryptsetup reads without a loop device.
 luks_header() {
@@ -361,7 +349,7 @@ main() {
         done
         check_grown "$DISK_MIB" "boot 1"
         luks1=$(luks_json)
-        summary=$(luks_summary <<<"$luks1")
+        summary=$(deb_luks_summary <<<"$luks1")
         echo "boot 1: LUKS2 keyslots|tokens: $summary"
         check "boot 1: keyslot 0 (the build key) is gone, one TPM2 token opens the only slot" \
                 eval '[[ $summary =~ ^([0-9]+)\|systemd-tpm2:([0-9]+):temp=False$ ]] &&
@@ -425,8 +413,8 @@ main() {
         # from the TPM.
         check "live: LUKS2 grown online" contains "$out" "luks       grew"
         check "live: no key file on the system" guest_ssh test ! -e /cc_growpart_keydata
-        check_eq "live: LUKS2 keyslots unchanged (only the TPM2 token's)" "$(luks_summary <<<"$luks1")" \
-                "$(luks_summary <<<"$(luks_json)")"
+        check_eq "live: LUKS2 keyslots unchanged (only the TPM2 token's)" "$(deb_luks_summary <<<"$luks1")" \
+                "$(deb_luks_summary <<<"$(luks_json)")"
         phase_end "live grow"
         save_journal 2
         # The firmware's event log and PCR 7, for unsealing on the host.
